@@ -1,0 +1,72 @@
+# husk: make deps | make | make check | make demo | make install
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+PKGS := jansson libcap
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Debian packages needed to build and test (make deps installs the missing ones)
+DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libcmocka-dev bats busybox-static jq \
+	iproute2 util-linux procps libclang-rt-14-dev clang
+
+LIB_SRC := $(wildcard src/lib/*.c)
+CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+
+.PHONY: all deps check unit integration demo install clean bench
+
+all: $(BUILD)/husk $(BUILD)/husk-oci
+
+$(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/cmd/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libhusk.a: $(LIB_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/husk: $(CMD_OBJ) $(BUILD)/libhusk.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libhusk.a $(LDLIBS)
+
+# the runc-compatible face: same binary, chosen by its name
+$(BUILD)/husk-oci: $(BUILD)/husk
+	ln -sf husk $@
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# unit tests: cmocka, the parser ones also under AddressSanitizer and UBSan
+UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+
+unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%)
+
+check: deps
+	$(MAKE) all unit-build
+	BUILD=$(BUILD) tests/run-all.sh
+
+demo: deps all
+	tests/make-rootfs.sh $(BUILD)/demo/rootfs
+	tests/demo.sh $(BUILD)
+
+bench: all
+	bench/start.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
+	ln -sf husk $(DESTDIR)$(PREFIX)/bin/husk-oci
+
+clean:
+	rm -rf $(BUILD)

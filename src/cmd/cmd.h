@@ -1,0 +1,49 @@
+/* The command line: parses, calls the library, prints. */
+#ifndef HUSK_CMD_H
+#define HUSK_CMD_H
+
+#include <stdbool.h>
+
+#include "../lib/error.h"
+
+#define HUSK_VERSION "0.1.0"
+#define HUSK_OCI_VERSION "1.2.0"
+
+struct husk_globals {
+	const char *root;
+	const char *log_path;
+	bool log_json;
+	bool debug;
+	bool systemd_cgroup;
+	const char *command;        /* for messages: "create", "start", ... */
+};
+
+typedef int (*husk_cmd_fn)(struct husk_globals *g, int argc, char **argv);
+
+struct husk_cmd {
+	const char *name;
+	husk_cmd_fn fn;
+	const char *summary;
+};
+
+/* husk oci ...: the runc-compatible interface (also what `husk-oci` runs). */
+int husk_oci_main(int argc, char **argv);
+
+/* Report a failure as `husk: <command>: <message>: <strerror>` on stderr (and into --log),
+ * return the exit status 1. */
+int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err);
+/* Usage errors: `husk: <command>: <message>`, exit status 2... runc uses 1 for both. */
+int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+int husk_cmd_create(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_start(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_state(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_kill(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_delete(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_run(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_list(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_spec(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_features(struct husk_globals *g, int argc, char **argv);
+
+#endif

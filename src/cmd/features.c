@@ -1,0 +1,50 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <ctype.h>
+#include <sys/capability.h>
+#include <jansson.h>
+
+#include "cmd.h"
+#include "../lib/tables.h"
+
+/* The runtime-spec features document: what this build of husk can do. Only what is
+ * implemented is listed; later features (seccomp, hooks, ...) add themselves here. */
+int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
+{
+	json_t *doc, *mount_opts = json_array(), *nss = json_array(), *caps = json_array();
+	const char *name;
+	(void)g;
+	(void)argc;
+	(void)argv;
+
+	for (unsigned i = 0; (name = husk_mount_opt_name_at(i)); i++)
+		if (strcmp(name, "idmap") != 0 && strcmp(name, "ridmap") != 0 && strcmp(name, "tmpcopyup") != 0)
+			json_array_append_new(mount_opts, json_string(name));
+	for (unsigned i = 0; (name = husk_namespace_name_at(i)); i++)
+		json_array_append_new(nss, json_string(name));
+	for (int cap = 0; cap < (int)cap_max_bits(); cap++) {
+		char *n = cap_to_name((cap_value_t)cap), upper[64];
+		size_t j;
+		if (!n)
+			continue;
+		for (j = 0; n[j] && j < sizeof(upper) - 1; j++)
+			upper[j] = (char)toupper((unsigned char)n[j]);
+		upper[j] = '\0';
+		cap_free(n);
+		if (strncmp(upper, "CAP_", 4) == 0)
+			json_array_append_new(caps, json_string(upper));
+	}
+	doc = json_pack("{s:s, s:s, s:[], s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b}, s:{s:b},"
+			" s:{s:b}, s:{s:b}, s:{s:b}}, s:{s:s, s:s}}",
+			"ociVersionMin", "1.0.0", "ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts,
+			"linux", "namespaces", nss, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", 0,
+			"systemdUser", 0, "rdma", 0, "seccomp", "enabled", 0, "apparmor", "enabled", 0, "selinux",
+			"enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "enabled", 0,
+			"annotations", "io.github.husk.version", HUSK_VERSION, "io.github.husk.systemd-cgroup",
+			"cgroupsPath in the systemd form is not supported yet");
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(doc);
+	return 0;
+}

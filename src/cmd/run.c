@@ -1,0 +1,85 @@
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "../lib/container.h"
+#include "../lib/util.h"
+
+int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o,
+			    bool *detach, bool *keep);
+
+/* Signals husk passes on to the container while it waits for it, as runc does. */
+static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+				SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGALRM};
+
+static int wait_forwarding(pid_t pid, const sigset_t *set)
+{
+	siginfo_t info;
+	int status;
+
+	for (;;) {
+		if (sigwaitinfo(set, &info) < 0)
+			continue;
+		if (info.si_signo != SIGCHLD) {
+			kill(pid, info.si_signo);
+			continue;
+		}
+		/* SIGCHLD may stand for several children; reap only the init here */
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_create_opts o = {0};
+	struct husk_container c;
+	struct husk_err err = {0};
+	bool detach = false, keep = false;
+	sigset_t set, old;
+	int status;
+
+	if (husk_parse_create_flags(g, argc, argv, &o, &detach, &keep) != 0)
+		return 1;
+	if (detach) {
+		/* the same as create + start: the init outlives this process */
+		if (husk_container_create(&o, &c, &err) < 0)
+			return husk_cmd_fail(g, &err);
+		close(c.sync_fd);
+		close(c.lock_fd);
+		if (husk_container_start(o.root, o.id, &err) < 0)
+			return husk_cmd_fail(g, &err);
+		return 0;
+	}
+	o.run = true;
+	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
+		sigaddset(&set, forwarded[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if (husk_container_create(&o, &c, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	if (husk_container_start_created(&c, &err) < 0) {
+		close(c.lock_fd);
+		husk_cmd_fail(g, &err);
+		husk_err_clear(&err);
+		husk_container_delete(o.root, o.id, true, &err);
+		return 1;
+	}
+	close(c.lock_fd);
+	status = wait_forwarding(c.pid, &set);
+	close(c.sync_fd);
+	if (!keep && husk_container_delete(o.root, o.id, true, &err) < 0)
+		husk_cmd_fail(g, &err);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}

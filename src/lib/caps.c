@@ -1,0 +1,57 @@
+#define _GNU_SOURCE
+#include "caps.h"
+
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#include "util.h"
+
+int husk_caps_apply_bounding(const struct husk_process *p, struct husk_err *err)
+{
+	int last = (int)cap_max_bits();
+
+	if (!p->has_caps)
+		return 0;
+	for (int cap = 0; cap < last && cap < 64; cap++) {
+		if (p->caps[HUSK_CAP_BOUNDING] & (1ull << cap))
+			continue;
+		if (cap_drop_bound((cap_value_t)cap) < 0 && errno != EINVAL)
+			return husk_err_sys(err, "drop capability %d from the bounding set", cap);
+	}
+	return 0;
+}
+
+int husk_caps_apply(const struct husk_process *p, struct husk_err *err)
+{
+	static const struct { enum husk_cap_set set; cap_flag_t flag; } sets[] = {
+		{HUSK_CAP_EFFECTIVE, CAP_EFFECTIVE}, {HUSK_CAP_PERMITTED, CAP_PERMITTED},
+		{HUSK_CAP_INHERITABLE, CAP_INHERITABLE},
+	};
+	int last = (int)cap_max_bits();
+	cap_t caps;
+
+	if (!p->has_caps)
+		return 0;
+	caps = cap_init();
+	if (!caps)
+		return husk_err_sys(err, "allocate capability state");
+	for (size_t s = 0; s < ARRAY_SIZE(sets); s++)
+		for (int cap = 0; cap < last && cap < 64; cap++)
+			if (p->caps[sets[s].set] & (1ull << cap)) {
+				cap_value_t v = (cap_value_t)cap;
+				cap_set_flag(caps, sets[s].flag, 1, &v, CAP_SET);
+			}
+	if (cap_set_proc(caps) < 0) {
+		cap_free(caps);
+		return husk_err_sys(err, "set capabilities (a set may hold one the bounding set lacks)");
+	}
+	cap_free(caps);
+	/* ambient capabilities must be permitted and inheritable already: set them last */
+	if (cap_reset_ambient() < 0 && errno != EINVAL)
+		return husk_err_sys(err, "clear ambient capabilities");
+	for (int cap = 0; cap < last && cap < 64; cap++)
+		if (p->caps[HUSK_CAP_AMBIENT] & (1ull << cap))
+			if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0)
+				return husk_err_sys(err, "raise ambient capability %d", cap);
+	return 0;
+}

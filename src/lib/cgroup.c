@@ -1,0 +1,373 @@
+#define _GNU_SOURCE
+#include "cgroup.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <linux/magic.h>
+
+#include "util.h"
+
+/* One line of /proc/self/cgroup: "4:memory:/some/path" or "0::/path". */
+static char *own_path_for(const char *self_cgroup, const char *controllers)
+{
+	const char *line = self_cgroup;
+
+	while (line && *line) {
+		const char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		const char *eol = strchr(line, '\n');
+		if (!c2)
+			break;
+		if ((size_t)(c2 - c1 - 1) == strlen(controllers) && strncmp(c1 + 1, controllers, (size_t)(c2 - c1 - 1)) == 0)
+			return strndup(c2 + 1, eol ? (size_t)(eol - c2 - 1) : strlen(c2 + 1));
+		line = eol ? eol + 1 : NULL;
+	}
+	return NULL;
+}
+
+/* The controllers of a v1 mount from its super options ("rw,cpu,cpuacct" -> "cpu,cpuacct"). */
+static char *v1_controllers(const char *super_opts)
+{
+	static const char *const generic[] = {"rw", "ro", "relatime", "noatime", "nosuid", "nodev",
+					       "noexec", "xattr", "clone_children", "noprefix"};
+	_cleanup_free_ char *copy = husk_xstrdup(super_opts);
+	char *out = husk_xcalloc(1, strlen(super_opts) + 1), *tok, *save = NULL;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		bool skip = strncmp(tok, "release_agent=", 14) == 0;
+		for (size_t i = 0; i < ARRAY_SIZE(generic) && !skip; i++)
+			skip = strcmp(tok, generic[i]) == 0;
+		if (skip)
+			continue;
+		if (*out)
+			strcat(out, ",");
+		strcat(out, tok);
+	}
+	return out;
+}
+
+/* mountinfo fields: id parent maj:min root mountpoint opts [optional...] - fstype source super */
+static int parse_mountinfo_line(char *line, char **root, char **mountpoint, char **fstype, char **super)
+{
+	char *fields[6], *sep, *save = NULL;
+	int i = 0;
+
+	sep = strstr(line, " - ");
+	if (!sep)
+		return -1;
+	*sep = '\0';
+	for (char *t = strtok_r(line, " ", &save); t && i < 6; t = strtok_r(NULL, " ", &save))
+		fields[i++] = t;
+	if (i < 5)
+		return -1;
+	*root = fields[3];
+	*mountpoint = fields[4];
+	save = NULL;
+	*fstype = strtok_r(sep + 3, " ", &save);
+	(void)strtok_r(NULL, " ", &save);
+	*super = strtok_r(NULL, " ", &save);
+	return *fstype && *super ? 0 : -1;
+}
+
+/* own cgroup path, seen from a mount whose root is mount_root -> host directory */
+static char *dir_under_mount(const char *mountpoint, const char *mount_root, const char *path)
+{
+	size_t rl = strlen(mount_root);
+
+	if (strcmp(mount_root, "/") != 0 && strncmp(path, mount_root, rl) == 0 && (path[rl] == '/' || !path[rl]))
+		path += rl;
+	while (*path == '/')
+		path++;
+	return *path ? husk_xasprintf("%s/%s", mountpoint, path) : husk_xstrdup(mountpoint);
+}
+
+static int add_hier(struct husk_cgroup *cg, const char *mountpoint, const char *controllers, const char *own,
+		    struct husk_err *err)
+{
+	struct husk_cgroup_hier *h;
+
+	for (size_t i = 0; i < cg->n; i++)
+		if (strcmp(cg->h[i].controllers, controllers) == 0)
+			return 0; /* the same hierarchy mounted twice */
+	if (cg->n == HUSK_CGROUP_MAX_HIER)
+		return husk_err_set(err, E2BIG, "more than %d cgroup hierarchies", HUSK_CGROUP_MAX_HIER);
+	h = &cg->h[cg->n++];
+	h->mountpoint = husk_xstrdup(mountpoint);
+	h->controllers = husk_xstrdup(controllers);
+	h->own = husk_xstrdup(own);
+	return 0;
+}
+
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	/* mountinfo escapes space, tab, newline and backslash as \ooo */
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const char *id, struct husk_err *err)
+{
+	_cleanup_free_ char *self = NULL, *mountinfo = NULL;
+	_cleanup_free_ char *v2_mount = NULL, *v2_root = NULL;
+	char *line, *save = NULL;
+	struct statfs sfs;
+	bool absolute = cgroups_path && cgroups_path[0] == '/';
+	_cleanup_free_ char *rel = NULL;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->v2_dirfd = -1;
+	if (husk_read_file_at(AT_FDCWD, "/proc/self/cgroup", &self, NULL, err) < 0 ||
+	    husk_read_file_at(AT_FDCWD, "/proc/self/mountinfo", &mountinfo, NULL, err) < 0)
+		return -1;
+	cg->v2 = statfs("/sys/fs/cgroup", &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+	for (line = strtok_r(mountinfo, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *root, *mountpoint, *fstype, *super;
+		_cleanup_free_ char *controllers = NULL, *own = NULL, *dir = NULL;
+		if (parse_mountinfo_line(line, &root, &mountpoint, &fstype, &super) < 0)
+			continue;
+		unescape_octal(mountpoint);
+		if (strcmp(fstype, "cgroup2") == 0 && cg->v2 && !v2_mount) {
+			v2_mount = husk_xstrdup(mountpoint);
+			v2_root = husk_xstrdup(root);
+		} else if (strcmp(fstype, "cgroup") == 0 && !cg->v2) {
+			controllers = v1_controllers(super);
+			own = own_path_for(self, controllers);
+			if (!own)
+				continue; /* a hierarchy this process is not in */
+			dir = dir_under_mount(mountpoint, root, own);
+			if (add_hier(cg, mountpoint, controllers, dir, err) < 0)
+				return -1;
+		}
+	}
+	if (cg->v2) {
+		_cleanup_free_ char *own = own_path_for(self, "");
+		if (!v2_mount || !own)
+			return husk_err_set(err, ENOENT, "cgroup v2 is mounted at /sys/fs/cgroup but this process has no cgroup in it");
+		_cleanup_free_ char *dir = dir_under_mount(v2_mount, v2_root, own);
+		if (add_hier(cg, v2_mount, "", dir, err) < 0)
+			return -1;
+	}
+	if (cg->n == 0)
+		return husk_err_set(err, ENOENT, "no cgroup hierarchy is mounted (looked in /proc/self/mountinfo)");
+
+	cg->default_path = cgroups_path == NULL;
+	rel = cgroups_path ? husk_xstrdup(cgroups_path) : husk_xasprintf("husk/%s", id);
+	for (size_t i = 0; i < cg->n; i++) {
+		struct husk_cgroup_hier *h = &cg->h[i];
+		const char *p = rel;
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			return husk_err_set(err, EINVAL, "cgroupsPath \"%s\" names the root cgroup", cgroups_path);
+		h->dir = husk_xasprintf("%s/%s", absolute ? h->mountpoint : h->own, p);
+	}
+	return 0;
+}
+
+static void record_created(struct husk_cgroup *cg, const char *dir)
+{
+	cg->created = husk_xrealloc(cg->created, (cg->n_created + 2) * sizeof(char *));
+	cg->created[cg->n_created++] = husk_xstrdup(dir);
+	cg->created[cg->n_created] = NULL;
+}
+
+/* v1 cpuset starts a new cgroup with no cpus and no memory nodes: a task cannot join it
+ * until they are copied from the parent. */
+static int cpuset_inherit(const char *dir, struct husk_err *err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	_cleanup_free_ char *parent = husk_xstrdup(dir);
+
+	*strrchr(parent, '/') = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *value = NULL, *ppath = husk_xasprintf("%s/%s", parent, files[i]);
+		_cleanup_free_ char *cpath = husk_xasprintf("%s/%s", dir, files[i]);
+		if (husk_read_file_at(AT_FDCWD, ppath, &value, NULL, err) < 0)
+			return -1;
+		if (husk_write_file_at(AT_FDCWD, cpath, value, strlen(value), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier *h, struct husk_err *err)
+{
+	_cleanup_free_ char *path = husk_xstrdup(h->dir);
+	bool cpuset = strstr(h->controllers, "cpuset") != NULL;
+	size_t own_len = strlen(h->own);
+	/* relative paths start below husk's own cgroup, which is never husk's to record */
+	size_t start = strncmp(h->dir, h->own, own_len) == 0 && h->dir[own_len] == '/' ? own_len : strlen(h->mountpoint);
+
+	for (char *p = path + start + 1;; p++) {
+		bool last = *p == '\0';
+		if (*p != '/' && !last)
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) == 0) {
+			record_created(cg, path);
+			if (cpuset && cpuset_inherit(path, err) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
+			return husk_err_sys(err, "create cgroup %s", path);
+		} else if (!last && cg->default_path) {
+			record_created(cg, path);
+		} else if (last) {
+			/* the container's own cgroup must be new: joining one that exists would
+			 * share it, and delete would remove what husk did not make */
+			return husk_err_set(err, EEXIST, "create cgroup %s", path);
+		}
+		if (last)
+			break;
+		*p = '/';
+	}
+	return 0;
+}
+
+int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		struct husk_cgroup_hier *h = &cg->h[i];
+		if (mkdir_recorded(cg, h, err) < 0)
+			return -1;
+		if (cg->v2) {
+			cg->v2_dirfd = open(h->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (cg->v2_dirfd < 0)
+				return husk_err_sys(err, "open cgroup %s", h->dir);
+		} else {
+			_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", h->dir);
+			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+			if (fd < 0)
+				return husk_err_sys(err, "open %s", tasks);
+			cg->attach_fds[cg->n_attach_fds++] = fd;
+		}
+	}
+	return 0;
+}
+
+int husk_cgroup_join_self(struct husk_cgroup *cg, struct husk_err *err)
+{
+	for (size_t i = 0; i < cg->n_attach_fds; i++) {
+		if (write(cg->attach_fds[i], "0", 1) != 1)
+			return husk_err_sys(err, "join cgroup %s", cg->h[i].dir);
+	}
+	return 0;
+}
+
+void husk_cgroup_close_fds(struct husk_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_attach_fds; i++)
+		close(cg->attach_fds[i]);
+	cg->n_attach_fds = 0;
+	if (cg->v2_dirfd >= 0)
+		close(cg->v2_dirfd);
+	cg->v2_dirfd = -1;
+}
+
+void husk_cgroup_free(struct husk_cgroup *cg)
+{
+	husk_cgroup_close_fds(cg);
+	for (size_t i = 0; i < cg->n; i++) {
+		free(cg->h[i].mountpoint);
+		free(cg->h[i].controllers);
+		free(cg->h[i].own);
+		free(cg->h[i].dir);
+	}
+	for (size_t i = 0; i < cg->n_created; i++)
+		free(cg->created[i]);
+	free(cg->created);
+	memset(cg, 0, sizeof(*cg));
+	cg->v2_dirfd = -1;
+}
+
+int husk_cgroup_pids(const char *dir, pid_t **pids_out, size_t *n_out, struct husk_err *err)
+{
+	_cleanup_free_ char *path = husk_xasprintf("%s/cgroup.procs", dir), *text = NULL;
+	pid_t *pids = NULL;
+	size_t n = 0;
+	char *p, *end;
+
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, err) < 0)
+		return -1;
+	for (p = text; *p; p = end) {
+		long v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		pids = husk_xrealloc(pids, (n + 1) * sizeof(pid_t));
+		pids[n++] = (pid_t)v;
+		while (*end == '\n')
+			end++;
+	}
+	*pids_out = pids;
+	*n_out = n;
+	return 0;
+}
+
+int husk_cgroup_kill(const char *dir, int sig, struct husk_err *err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n;
+
+	if (husk_cgroup_pids(dir, &pids, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (kill(pids[i], sig) < 0 && errno != ESRCH)
+			return husk_err_sys(err, "kill %d", (int)pids[i]);
+	return 0;
+}
+
+static bool is_empty(const char *dir)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	struct husk_err ignored = {0};
+
+	if (husk_cgroup_pids(dir, &pids, &n, &ignored) < 0)
+		return errno == ENOENT;
+	return n == 0;
+}
+
+int husk_cgroup_destroy(char **dirs, size_t n_dirs, char **created, size_t n_created, bool force,
+			struct husk_err *err)
+{
+	for (size_t i = 0; i < n_dirs; i++) {
+		if (access(dirs[i], F_OK) < 0)
+			continue;
+		if (force) {
+			/* kill until empty: a process may fork while we read the list */
+			for (int tries = 0; tries < 200 && !is_empty(dirs[i]); tries++) {
+				husk_cgroup_kill(dirs[i], SIGKILL, NULL);
+				nanosleep(&(struct timespec){0, 5000000}, NULL);
+			}
+		}
+		if (!is_empty(dirs[i]))
+			return husk_err_set(err, EBUSY, "cgroup %s still holds processes", dirs[i]);
+	}
+	for (size_t i = n_created; i-- > 0;) {
+		bool leaf = false;
+		for (size_t j = 0; j < n_dirs; j++)
+			leaf = leaf || strcmp(dirs[j], created[i]) == 0;
+		/* an exited task leaves the cgroup a moment after it is reaped: retry briefly */
+		for (int tries = 0;; tries++) {
+			if (rmdir(created[i]) == 0 || errno == ENOENT)
+				break;
+			if (!leaf && (errno == EBUSY || errno == ENOTEMPTY))
+				break; /* a parent still shared with another container */
+			if (errno != EBUSY || tries >= 100)
+				return husk_err_sys(err, "remove cgroup %s", created[i]);
+			nanosleep(&(struct timespec){0, 2000000}, NULL);
+		}
+	}
+	return 0;
+}

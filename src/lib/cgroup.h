@@ -1,0 +1,64 @@
+/* The container's cgroup: where it goes on cgroup v1 (one directory per hierarchy) or v2
+ * (one directory), how the init process gets into it, and how it goes away. Resource limits
+ * build on this. */
+#ifndef HUSK_CGROUP_H
+#define HUSK_CGROUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define HUSK_CGROUP_MAX_HIER 16
+
+struct husk_cgroup_hier {
+	char *mountpoint;   /* host mount of this hierarchy, e.g. /sys/fs/cgroup/memory */
+	char *controllers;  /* "memory", "cpu,cpuacct", "name=systemd"; "" for v2 */
+	char *own;          /* husk's own cgroup directory in it */
+	char *dir;          /* the container's directory in it */
+};
+
+struct husk_cgroup {
+	bool v2;                  /* unified hierarchy only */
+	bool default_path;        /* "husk/<id>": the "husk" parent is husk's to remove when empty */
+	size_t n;
+	struct husk_cgroup_hier h[HUSK_CGROUP_MAX_HIER];
+	char **created;           /* directories made by husk_cgroup_create, outermost first */
+	size_t n_created;
+	int v2_dirfd;             /* v2: the container's directory, for clone3(CLONE_INTO_CGROUP) */
+	int attach_fds[HUSK_CGROUP_MAX_HIER]; /* v1 "tasks" files the init writes "0" into */
+	size_t n_attach_fds;
+};
+
+/* Find the hierarchies and husk's own place in them, and work out the container's directory
+ * for cgroupsPath (NULL: "husk/<id>", relative to husk's own cgroup; relative paths are too;
+ * absolute ones start at each hierarchy's root). Nothing is created. */
+int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const char *id, struct husk_err *err);
+
+/* Make the directories (recording each in cg->created as it goes, so a failure half way can
+ * be undone) and open what the init needs to join them. */
+int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err);
+
+/* In the container's init, before it exec's: join the cgroup through the fds opened by
+ * husk_cgroup_create (a single-threaded task moving itself through v1 "tasks" avoids the
+ * RCU grace period a write of another pid into cgroup.procs waits for). */
+int husk_cgroup_join_self(struct husk_cgroup *cg, struct husk_err *err);
+
+/* Close the fds husk_cgroup_create opened. */
+void husk_cgroup_close_fds(struct husk_cgroup *cg);
+void husk_cgroup_free(struct husk_cgroup *cg);
+
+/* Pids in the cgroup directory (cgroup.procs); *pids is malloc'ed. */
+int husk_cgroup_pids(const char *dir, pid_t **pids, size_t *n, struct husk_err *err);
+
+/* Send sig to every process in dir. */
+int husk_cgroup_kill(const char *dir, int sig, struct husk_err *err);
+
+/* Remove a container's cgroups: dirs are its leaves, created what husk made (outermost first).
+ * With force, processes left in them are killed first. A leaf that still holds processes is an
+ * error; a shared parent that is not empty is left alone. */
+int husk_cgroup_destroy(char **dirs, size_t n_dirs, char **created, size_t n_created, bool force,
+			struct husk_err *err);
+
+#endif

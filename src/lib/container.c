@@ -1,0 +1,444 @@
+#define _GNU_SOURCE
+#include "container.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <linux/sched.h>
+
+#include "cgroup.h"
+#include "init.h"
+#include "ns.h"
+#include "spec.h"
+#include "sync.h"
+#include "terminal.h"
+#include "util.h"
+
+#define EXEC_FIFO "exec.fifo"
+
+int husk_write_pid_file(const char *path, pid_t pid, struct husk_err *err)
+{
+	char buf[32];
+	int len = snprintf(buf, sizeof(buf), "%d", (int)pid);
+
+	return husk_write_file_atomic(path, buf, (size_t)len, 0644, err);
+}
+
+static pid_t clone3_into(unsigned long long flags, int cgroup_fd)
+{
+	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = (unsigned long long)cgroup_fd;
+	}
+	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* Joining a pid or user namespace, or a new time namespace with offsets, only affects the
+ * children of the caller: a short-lived spawner does those and clones the init with
+ * CLONE_PARENT, so the init is still husk's child. Without them husk clones the init itself. */
+static bool needs_spawner(const struct husk_spec *spec)
+{
+	return (spec->ns_join & (CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWTIME)) || (spec->ns_new & CLONE_NEWTIME);
+}
+
+static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk_err *err)
+{
+	const struct husk_spec *spec = ictx->spec;
+	/* the cgroup namespace is unshared by the init after it joined its cgroup; a new time
+	 * namespace is made by the spawner, whose children are born in it */
+	unsigned long long flags = spec->ns_new & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
+	int cgroup_fd = ictx->cgroup->v2 ? ictx->cgroup->v2_dirfd : -1;
+	pid_t pid, spawner;
+	struct husk_sync_msg msg;
+	int status;
+
+	if (!needs_spawner(spec)) {
+		pid = clone3_into(flags, cgroup_fd);
+		if (pid < 0 && cgroup_fd >= 0 && (errno == EBUSY || errno == EOPNOTSUPP || errno == EINVAL)) {
+			/* the cgroup refuses CLONE_INTO_CGROUP (threaded or domain-invalid):
+			 * the init joins through cgroup.procs instead */
+			_cleanup_free_ char *procs = husk_xasprintf("%s/cgroup.procs", ictx->cgroup->h[0].dir);
+			int fd = open(procs, O_WRONLY | O_CLOEXEC);
+			if (fd < 0)
+				return husk_err_sys(err, "open %s", procs);
+			ictx->cgroup->attach_fds[ictx->cgroup->n_attach_fds++] = fd;
+			pid = clone3_into(flags, -1);
+		}
+		if (pid < 0)
+			return husk_err_sys(err, "clone the container init (namespaces %#llx)", flags);
+		if (pid == 0) {
+			close(parent_sync);
+			husk_init_run(ictx);
+		}
+		return pid;
+	}
+
+	spawner = fork();
+	if (spawner < 0)
+		return husk_err_sys(err, "fork the namespace spawner");
+	if (spawner == 0) {
+		struct husk_err serr = {0};
+		close(parent_sync);
+		if (husk_ns_join(ictx->joins, ~0ul, &serr) < 0)
+			goto fail;
+		if ((spec->ns_new & CLONE_NEWTIME) &&
+		    (unshare(CLONE_NEWTIME) < 0 ? husk_err_sys(&serr, "unshare the time namespace")
+						: husk_ns_write_time_offsets(spec, &serr)) < 0)
+			goto fail;
+		ictx->joined = true;
+		pid = clone3_into(flags | CLONE_PARENT, cgroup_fd);
+		if (pid < 0) {
+			husk_err_sys(&serr, "clone the container init (namespaces %#llx)", flags);
+			goto fail;
+		}
+		if (pid == 0)
+			husk_init_run(ictx);
+		husk_sync_send(ictx->sync_fd, HUSK_SYNC_PID, pid, &serr);
+		_exit(0);
+fail:
+		husk_sync_send_error(ictx->sync_fd, &serr);
+		_exit(1);
+	}
+	if (husk_sync_expect(parent_sync, HUSK_SYNC_PID, &msg, err) < 0) {
+		waitpid(spawner, &status, 0);
+		return -1;
+	}
+	waitpid(spawner, &status, 0);
+	return (pid_t)msg.value;
+}
+
+static char *resolve_rootfs(const char *bundle, const char *root_path, struct husk_err *err)
+{
+	_cleanup_free_ char *joined = root_path[0] == '/' ? husk_xstrdup(root_path)
+							  : husk_xasprintf("%s/%s", bundle, root_path);
+	char *real = realpath(joined, NULL);
+	struct stat st;
+
+	if (!real) {
+		husk_err_sys(err, "root.path %s", joined);
+		return NULL;
+	}
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		husk_err_set(err, ENOTDIR, "root.path %s", joined);
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+static char *owner_name(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	return husk_xstrdup(pw ? pw->pw_name : "");
+}
+
+/* Undo a create that failed half way: its init, its cgroups, its state directory. */
+static void abandon(const char *root, const char *id, pid_t pid, struct husk_cgroup *cg)
+{
+	struct husk_err ignored = {0};
+	char **leaves = husk_xcalloc(cg->n + 1, sizeof(char *));
+
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	for (size_t i = 0; i < cg->n; i++)
+		leaves[i] = cg->h[i].dir;
+	husk_cgroup_destroy(leaves, cg->n, cg->created, cg->n_created, true, &ignored);
+	free(leaves);
+	husk_state_remove(root, id, &ignored);
+}
+
+static char **copy_strings(char *const *v, size_t n)
+{
+	char **out = husk_xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		out[i] = husk_xstrdup(v[i]);
+	return out;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Record the container's cgroups in its state. Before husk_cgroup_create has run (planned),
+ * the leaves stand in for what it is about to make, so `delete --force` finds them even after
+ * a crash in between. */
+static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, bool planned)
+{
+	char **leaves = husk_xcalloc(cg->n + 1, sizeof(char *));
+
+	for (size_t i = 0; i < cg->n; i++)
+		leaves[i] = cg->h[i].dir;
+	free_strings(st->cgroup_dirs, st->n_cgroup_dirs);
+	free_strings(st->cgroup_created, st->n_cgroup_created);
+	st->cgroup_dirs = copy_strings(leaves, cg->n);
+	st->n_cgroup_dirs = cg->n;
+	st->cgroup_created = planned ? copy_strings(leaves, cg->n) : copy_strings(cg->created, cg->n_created);
+	st->n_cgroup_created = planned ? cg->n : cg->n_created;
+	free(leaves);
+}
+
+int husk_container_create(const struct husk_create_opts *o, struct husk_container *c, struct husk_err *err)
+{
+	struct husk_spec spec;
+	struct husk_state st = {0};
+	struct husk_cgroup cg;
+	struct husk_ns_joins joins = {0};
+	_cleanup_free_ char *bundle = NULL;
+	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1;
+	int sv[2] = {-1, -1};
+	pid_t pid = -1;
+	int rc = -1;
+	bool claimed = false;
+
+	memset(c, 0, sizeof(*c));
+	c->sync_fd = c->lock_fd = -1;
+	memset(&cg, 0, sizeof(cg));
+	cg.v2_dirfd = -1;
+	if (husk_state_check_id(o->id, err) < 0)
+		return -1;
+	bundle = realpath(o->bundle, NULL);
+	if (!bundle)
+		return husk_err_sys(err, "bundle %s", o->bundle);
+	/* everything the config says is checked before anything is created */
+	if (husk_spec_load(bundle, &spec, err) < 0)
+		return -1;
+	if (!(spec.ns_new & CLONE_NEWNS) && !(spec.ns_join & CLONE_NEWNS)) {
+		husk_err_set(err, EINVAL, "config.json: linux.namespaces: husk needs a mount namespace");
+		goto out;
+	}
+	if (spec.process.terminal && !o->console_socket && !o->run) {
+		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
+		goto out;
+	}
+	if (spec.process.terminal && !o->console_socket) {
+		husk_err_set(err, ENOTSUP, "process.terminal without --console-socket: husk does not relay terminals yet");
+		goto out;
+	}
+	st.rootfs = resolve_rootfs(bundle, spec.root_path, err);
+	if (!st.rootfs || husk_ns_open_joins(&spec, &joins, err) < 0)
+		goto out;
+	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
+		goto out;
+	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0)
+		goto out;
+
+	if (husk_state_create(o->root, o->id, &lock_fd, err) < 0)
+		goto out;
+	claimed = true;
+	st.id = husk_xstrdup(o->id);
+	st.bundle = husk_xstrdup(bundle);
+	st.created = husk_timestamp_now();
+	st.owner = owner_name();
+	st.status = HUSK_CREATING;
+	st.annotations = json_incref(spec.annotations);
+	state_cgroups(&st, &cg, true);
+	if (husk_state_write(lock_fd, &st, err) < 0 || husk_cgroup_create(&cg, err) < 0)
+		goto out;
+	state_cgroups(&st, &cg, false);
+
+	if (!o->run) {
+		if (mkfifoat(lock_fd, EXEC_FIFO, 0600) < 0) {
+			husk_err_sys(err, "create %s/%s/%s", o->root, o->id, EXEC_FIFO);
+			goto out;
+		}
+		fifo_fd = openat(lock_fd, EXEC_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (fifo_fd < 0) {
+			husk_err_sys(err, "open %s", EXEC_FIFO);
+			goto out;
+		}
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		husk_err_sys(err, "socketpair");
+		goto out;
+	}
+
+	struct husk_init_ctx ictx = {
+		.spec = &spec, .rootfs = st.rootfs, .cgroup = &cg, .joins = &joins, .sync_fd = sv[1], .lock_fd = lock_fd,
+		.start_fd = fifo_fd, .console_fd = console_fd, .preserve_fds = o->preserve_fds,
+		.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+	};
+	pid = spawn_init(&ictx, sv[0], err);
+	close(sv[1]);
+	sv[1] = -1;
+	if (pid < 0)
+		goto out;
+	husk_cgroup_close_fds(&cg);
+	if (spec.ns_new & CLONE_NEWUSER) {
+		if (husk_ns_write_idmaps(pid, &spec, err) < 0 || husk_sync_send(sv[0], HUSK_SYNC_MAPPED, 0, err) < 0)
+			goto out;
+	}
+	{
+		struct husk_sync_msg msg;
+		if (husk_sync_expect(sv[0], HUSK_SYNC_READY, &msg, err) < 0) {
+			if (err->errnum == EPIPE) {
+				int status = 0;
+				husk_err_clear(err);
+				waitpid(pid, &status, 0);
+				pid = -1;
+				husk_err_set(err, 0, "the container init died while setting up (status %#x)", status);
+			}
+			goto out;
+		}
+	}
+	st.pid = pid;
+	st.start_time = husk_proc_start_time(pid, NULL);
+	st.status = HUSK_CREATED;
+	if (husk_state_write(lock_fd, &st, err) < 0)
+		goto out;
+	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
+		goto out;
+	c->pid = pid;
+	c->sync_fd = sv[0];
+	sv[0] = -1;
+	c->lock_fd = steal_fd(&lock_fd);
+	rc = 0;
+out:
+	if (rc < 0 && claimed)
+		abandon(o->root, o->id, pid, &cg);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	husk_ns_close_joins(&joins);
+	husk_cgroup_free(&cg);
+	husk_state_free(&st);
+	husk_spec_free(&spec);
+	return rc;
+}
+
+static int open_state(const char *root, const char *id, int *lock_fd, struct husk_state *st, struct husk_err *err)
+{
+	if (husk_state_open(root, id, lock_fd, err) < 0)
+		return -1;
+	if (husk_state_read(*lock_fd, st, err) < 0) {
+		husk_err_wrap(err, "container \"%s\"", id);
+		close(*lock_fd);
+		*lock_fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int husk_container_start_created(struct husk_container *c, struct husk_err *err)
+{
+	struct husk_state st;
+	int rc;
+
+	if (husk_sync_send(c->sync_fd, HUSK_SYNC_START, 0, err) < 0)
+		return -1;
+	if (husk_state_read(c->lock_fd, &st, err) < 0)
+		return -1;
+	st.status = HUSK_RUNNING;
+	rc = husk_state_write(c->lock_fd, &st, err);
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_start(const char *root, const char *id, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1, fifo = -1;
+	struct husk_state st;
+	enum husk_status status;
+	int rc = -1;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	status = husk_state_status(&st);
+	if (status != HUSK_CREATED) {
+		husk_err_set(err, EINVAL, "container \"%s\" is %s, not created", id, husk_status_name(status));
+		goto out;
+	}
+	/* O_NONBLOCK: if the init is gone there is no reader and this fails instead of hanging */
+	fifo = openat(lock_fd, EXEC_FIFO, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0) {
+		husk_err_sys(err, "release container \"%s\" (open %s)", id, EXEC_FIFO);
+		goto out;
+	}
+	if (write(fifo, "0", 1) != 1) {
+		husk_err_sys(err, "release container \"%s\"", id);
+		goto out;
+	}
+	unlinkat(lock_fd, EXEC_FIFO, 0);
+	st.status = HUSK_RUNNING;
+	rc = husk_state_write(lock_fd, &st, err);
+out:
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_kill(const char *root, const char *id, int sig, bool all, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+	enum husk_status status;
+	int rc = -1;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	status = husk_state_status(&st);
+	if (all && st.n_cgroup_dirs > 0) {
+		/* every process of the container, also those a dead init left behind */
+		rc = husk_cgroup_kill(st.cgroup_dirs[0], sig, err);
+	} else if (status == HUSK_STOPPED || status == HUSK_CREATING) {
+		husk_err_set(err, ESRCH, "container \"%s\" is not running", id);
+	} else if (kill(st.pid, sig) < 0) {
+		husk_err_sys(err, "kill container \"%s\" (pid %d)", id, (int)st.pid);
+	} else {
+		rc = 0;
+	}
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+	enum husk_status status;
+	int rc = -1;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	status = husk_state_status(&st);
+	if (status == HUSK_RUNNING && !force) {
+		husk_err_set(err, EBUSY, "container \"%s\" is running: stop it first or use --force", id);
+		goto out;
+	}
+	if (status == HUSK_CREATED || status == HUSK_RUNNING) {
+		if (kill(st.pid, SIGKILL) < 0 && errno != ESRCH) {
+			husk_err_sys(err, "kill container \"%s\" (pid %d)", id, (int)st.pid);
+			goto out;
+		}
+	}
+	/* force: the cgroup may hold processes the init left behind (or a create that crashed) */
+	if (husk_cgroup_destroy(st.cgroup_dirs, st.n_cgroup_dirs, st.cgroup_created, st.n_cgroup_created, true, err) < 0)
+		goto out;
+	rc = husk_state_remove(root, id, err);
+out:
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_state(const char *root, const char *id, json_t **out, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	*out = husk_state_to_json(&st, husk_state_status(&st));
+	husk_state_free(&st);
+	return 0;
+}

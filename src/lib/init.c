@@ -1,0 +1,235 @@
+#define _GNU_SOURCE
+#include "init.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <linux/close_range.h>
+
+#include "caps.h"
+#include "rootfs.h"
+#include "sync.h"
+#include "terminal.h"
+#include "util.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(const char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static int check_executable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EACCES;
+		return -1;
+	}
+	return access(path, X_OK);
+}
+
+int husk_init_find_program(const char *prog, const char *const *env, char **out, struct husk_err *err)
+{
+	const char *path = env_get(env, "PATH");
+	_cleanup_free_ char *copy = NULL;
+	char *dir, *save = NULL;
+	int first_errno = ENOENT;
+
+	if (strchr(prog, '/')) {
+		if (check_executable(prog) < 0)
+			return husk_err_sys(err, "exec \"%s\"", prog);
+		*out = husk_xstrdup(prog);
+		return 0;
+	}
+	copy = husk_xstrdup(path ? path : DEFAULT_PATH);
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *candidate = husk_xasprintf("%s/%s", *dir ? dir : ".", prog);
+		if (check_executable(candidate) == 0) {
+			*out = steal_pointer(&candidate);
+			return 0;
+		}
+		/* like execvp: a permission problem is worth more than "not found" */
+		if (errno == EACCES)
+			first_errno = EACCES;
+	}
+	return husk_err_set(err, first_errno, "exec \"%s\"", prog);
+}
+
+static int set_user(const struct husk_process *p, struct husk_err *err)
+{
+	gid_t *gids = NULL;
+
+	if (p->n_additional_gids) {
+		gids = husk_xcalloc(p->n_additional_gids, sizeof(gid_t));
+		for (size_t i = 0; i < p->n_additional_gids; i++)
+			gids[i] = p->additional_gids[i];
+	}
+	/* setgroups is refused in a user namespace whose setgroups file says deny: then the
+	 * supplementary groups cannot be changed and an empty list is what the process has */
+	if (setgroups(p->n_additional_gids, gids) < 0 && !(errno == EPERM && p->n_additional_gids == 0)) {
+		free(gids);
+		return husk_err_sys(err, "setgroups");
+	}
+	free(gids);
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return husk_err_sys(err, "setgid %u", p->gid);
+	/* keep the permitted set over the uid change: the configured sets are applied after */
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return husk_err_sys(err, "prctl(PR_SET_KEEPCAPS)");
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return husk_err_sys(err, "setuid %u", p->uid);
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return husk_err_sys(err, "prctl(PR_SET_KEEPCAPS)");
+	return 0;
+}
+
+static int set_rlimits(const struct husk_process *p, struct husk_err *err)
+{
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+		if (setrlimit((__rlimit_resource_t)p->rlimits[i].resource, &rl) < 0)
+			return husk_err_sys(err, "setrlimit %d to %llu/%llu", p->rlimits[i].resource,
+					    (unsigned long long)p->rlimits[i].soft, (unsigned long long)p->rlimits[i].hard);
+	}
+	return 0;
+}
+
+static int set_oom_score_adj(const struct husk_process *p, struct husk_err *err)
+{
+	char buf[16];
+
+	if (!p->has_oom_score_adj)
+		return 0;
+	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+	if (husk_write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, strlen(buf), err) < 0)
+		return husk_err_wrap(err, "oomScoreAdj %d", p->oom_score_adj);
+	return 0;
+}
+
+/* Block until `start`: a byte on the exec fifo (husk oci create + start) or a START message on
+ * the sync socket (husk oci run). */
+static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
+{
+	struct pollfd pfd = {.fd = ctx->start_fd, .events = POLLIN};
+	char byte;
+
+	if (ctx->start_fd < 0) {
+		struct husk_sync_msg msg;
+		return husk_sync_expect(ctx->sync_fd, HUSK_SYNC_START, &msg, err);
+	}
+	/* a fifo opened for reading before any writer came does not report POLLHUP, so
+	 * poll sleeps until `start` opens it and writes */
+	for (;;) {
+		if (poll(&pfd, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return husk_err_sys(err, "wait for start");
+		}
+		if (read(ctx->start_fd, &byte, 1) >= 0 || errno != EAGAIN)
+			return 0;
+	}
+}
+
+static int setup(struct husk_init_ctx *ctx, char **program, struct husk_err *err)
+{
+	const struct husk_spec *spec = ctx->spec;
+	const struct husk_process *p = &spec->process;
+	bool new_user = spec->ns_new & CLONE_NEWUSER;
+	struct husk_sync_msg msg;
+
+	if (new_user) {
+		/* until husk has written our id maps we are nobody in our own namespace */
+		if (husk_sync_expect(ctx->sync_fd, HUSK_SYNC_MAPPED, &msg, err) < 0)
+			return -1;
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return husk_err_sys(err, "become root in the user namespace (is 0 mapped?)");
+	}
+	if (husk_cgroup_join_self(ctx->cgroup, err) < 0)
+		return -1;
+	husk_cgroup_close_fds(ctx->cgroup);
+	/* after the cgroup join, so the container's cgroup is the root of its namespace */
+	if ((spec->ns_new & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return husk_err_sys(err, "unshare the cgroup namespace");
+	if (!ctx->joined && husk_ns_join(ctx->joins, ~0ul, err) < 0)
+		return -1;
+	if (spec->hostname && spec->hostname[0] && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+		return husk_err_sys(err, "set hostname \"%s\"", spec->hostname);
+	if (spec->domainname && spec->domainname[0] && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
+		return husk_err_sys(err, "set domainname \"%s\"", spec->domainname);
+	if (!ctx->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
+	    errno != ENOSYS && errno != EACCES && errno != EPERM)
+		return husk_err_sys(err, "create a session keyring");
+	if (set_oom_score_adj(p, err) < 0)
+		return -1;
+
+	struct husk_rootfs_opts ropts = {
+		.rootfs = ctx->rootfs,
+		.no_pivot = ctx->no_pivot,
+		.in_user_ns = new_user || (spec->ns_join & CLONE_NEWUSER),
+		.new_cgroup_ns = spec->ns_new & CLONE_NEWCGROUP,
+		.cgroup = ctx->cgroup,
+	};
+	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, err) < 0)
+		return -1;
+	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
+		return -1;
+	if (chdir(p->cwd) < 0)
+		return husk_err_sys(err, "chdir to cwd \"%s\"", p->cwd);
+	if (set_rlimits(p, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	if (husk_caps_apply_bounding(p, err) < 0 || set_user(p, err) < 0 || husk_caps_apply(p, err) < 0)
+		return -1;
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return husk_err_sys(err, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* looked up as the container user, after the switch, so create reports what exec will hit */
+	if (husk_init_find_program(p->args[0], p->env, program, err) < 0)
+		return -1;
+	return 0;
+}
+
+void husk_init_run(struct husk_init_ctx *ctx)
+{
+	struct husk_err err = {0};
+	_cleanup_free_ char *program = NULL;
+	char errbuf[HUSK_ERR_MSG_MAX + 64];
+
+	sigset_t none;
+
+	close(ctx->lock_fd);
+	if (setup(ctx, &program, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
+		husk_sync_send_error(ctx->sync_fd, &err);
+		_exit(1);
+	}
+	if (wait_for_start(ctx, &err) < 0)
+		_exit(1);
+	/* husk oci run blocks the signals it forwards; the container starts with none blocked */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* everything husk opened is O_CLOEXEC; preserved fds 3..3+N-1 stay, the rest go */
+	syscall(SYS_close_range, 3 + ctx->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+	execve(program, (char *const *)ctx->spec->process.args, (char *const *)ctx->spec->process.env);
+	husk_err_sys(&err, "exec \"%s\"", program);
+	dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
+	_exit(127);
+}

@@ -1,0 +1,453 @@
+#define _GNU_SOURCE
+#include "rootfs.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+
+#include "util.h"
+
+#define FD_PATH_MAX 32
+
+static void fd_path(int fd, char buf[FD_PATH_MAX])
+{
+	snprintf(buf, FD_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+int husk_open_in_root(int rootfd, const char *path, int flags, struct husk_err *err)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (*path == '\0')
+		path = ".";
+	do
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	if (fd < 0)
+		return husk_err_sys(err, "open /%s in the container root", path);
+	return fd;
+}
+
+int husk_mkpath_in_root(int rootfd, const char *path, bool as_file, struct husk_err *err)
+{
+	_cleanup_free_ char *copy = NULL;
+	_cleanup_close_ int parent = -1;
+	char *slash, *base;
+	int fd;
+
+	fd = husk_open_in_root(rootfd, path, O_PATH, NULL);
+	if (fd >= 0 || errno != ENOENT) {
+		if (fd < 0)
+			return husk_err_sys(err, "open %s in the container root", path);
+		return fd;
+	}
+	copy = husk_xstrdup(path);
+	/* strip trailing slashes, then split off the last component */
+	for (size_t l = strlen(copy); l > 1 && copy[l - 1] == '/'; l--)
+		copy[l - 1] = '\0';
+	slash = strrchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		parent = husk_mkpath_in_root(rootfd, *copy ? copy : "/", false, err);
+	} else {
+		base = copy;
+		parent = husk_open_in_root(rootfd, "/", O_PATH, err);
+	}
+	if (parent < 0)
+		return -1;
+	if (strcmp(base, "..") == 0 || strcmp(base, ".") == 0 || *base == '\0')
+		return husk_err_set(err, EINVAL, "cannot create %s in the container root", path);
+	/* parent is resolved inside the root and base is one component: creating it cannot
+	 * escape, and a symlink already named base makes mkdirat fail rather than follow */
+	if (as_file) {
+		_cleanup_close_ int dir = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int f = dir < 0 ? -1 : openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST)
+			return husk_err_sys(err, "create %s in the container root", path);
+		if (f >= 0)
+			close(f);
+	} else {
+		if (mkdirat(parent, base, 0755) < 0 && errno != EEXIST)
+			return husk_err_sys(err, "mkdir %s in the container root", path);
+	}
+	return husk_open_in_root(parent, base, O_PATH | O_NOFOLLOW, err);
+}
+
+static int mount_at_fd(const char *source, int fd, const char *type, unsigned long flags, const void *data,
+		       const char *what, struct husk_err *err)
+{
+	char target[FD_PATH_MAX];
+
+	fd_path(fd, target);
+	if (mount(source, target, type, flags, data) < 0)
+		return husk_err_sys(err, "mount %s on %s", source && *source ? source : type ? type : "", what);
+	return 0;
+}
+
+/* Remount a bind mount with its flags. Flags the kernel locked on the source (nodev, nosuid,
+ * noexec, ro of a mount seen from a user namespace) must be kept, or the remount is refused. */
+static int remount_bind(int fd, unsigned long flags, const char *what, struct husk_err *err)
+{
+	char target[FD_PATH_MAX];
+	struct statfs sfs;
+
+	fd_path(fd, target);
+	flags |= MS_REMOUNT | MS_BIND;
+	if (mount(NULL, target, NULL, flags, NULL) == 0)
+		return 0;
+	if (errno == EPERM && fstatfs(fd, &sfs) == 0) {
+		unsigned long locked = 0;
+		if (sfs.f_flags & ST_NOSUID)
+			locked |= MS_NOSUID;
+		if (sfs.f_flags & ST_NODEV)
+			locked |= MS_NODEV;
+		if (sfs.f_flags & ST_NOEXEC)
+			locked |= MS_NOEXEC;
+		if (sfs.f_flags & ST_RDONLY)
+			locked |= MS_RDONLY;
+		if (mount(NULL, target, NULL, flags | locked, NULL) == 0)
+			return 0;
+	}
+	return husk_err_sys(err, "remount %s", what);
+}
+
+static int mount_cgroup_v1(int rootfd, const struct husk_mount *m, const struct husk_rootfs_opts *opts,
+			   unsigned long flags, struct husk_err *err)
+{
+	_cleanup_close_ int dest = husk_mkpath_in_root(rootfd, m->destination, false, err);
+
+	if (dest < 0 || mount_at_fd("tmpfs", dest, "tmpfs", flags & ~MS_RDONLY, "mode=755", m->destination, err) < 0)
+		return -1;
+	for (size_t i = 0; i < opts->cgroup->n; i++) {
+		const struct husk_cgroup_hier *h = &opts->cgroup->h[i];
+		const char *name = strrchr(h->mountpoint, '/') + 1;
+		_cleanup_free_ char *sub = husk_xasprintf("%s/%s", m->destination, name);
+		_cleanup_close_ int fd = husk_mkpath_in_root(rootfd, sub, false, err);
+		if (fd < 0)
+			return -1;
+		if (opts->new_cgroup_ns) {
+			/* in its own cgroup namespace the container sees its cgroup as the root */
+			if (mount_at_fd("cgroup", fd, "cgroup", flags, h->controllers, sub, err) < 0)
+				return -1;
+		} else {
+			_cleanup_close_ int mnt = -1;
+			if (mount_at_fd(h->dir, fd, NULL, MS_BIND, NULL, sub, err) < 0)
+				return -1;
+			mnt = husk_open_in_root(rootfd, sub, O_PATH, err);
+			if (mnt < 0 || remount_bind(mnt, flags, sub, err) < 0)
+				return -1;
+		}
+		/* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as on the host */
+		if (strchr(name, ',')) {
+			_cleanup_free_ char *names = husk_xstrdup(name);
+			_cleanup_close_ int dir = husk_open_in_root(rootfd, m->destination, O_DIRECTORY | O_RDONLY, err);
+			char *save = NULL;
+			if (dir < 0)
+				return -1;
+			for (char *t = strtok_r(names, ",", &save); t; t = strtok_r(NULL, ",", &save))
+				if (symlinkat(name, dir, t) < 0 && errno != EEXIST)
+					return husk_err_sys(err, "symlink %s/%s", m->destination, t);
+		}
+	}
+	if (flags & MS_RDONLY) {
+		_cleanup_close_ int again = husk_open_in_root(rootfd, m->destination, O_PATH, err);
+		if (again < 0 || mount_at_fd(NULL, again, NULL, MS_REMOUNT | (flags & ~MS_BIND), "mode=755", m->destination, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_rootfs_opts *opts, struct husk_err *err)
+{
+	bool bind = m->flags & MS_BIND;
+	unsigned long flags = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	_cleanup_close_ int dest = -1, mounted = -1;
+	bool as_file = false;
+
+	if (m->tmpcopyup)
+		return husk_err_set(err, ENOTSUP, "mount %s: option tmpcopyup is not supported yet", m->destination);
+	if (!bind && strcmp(m->type, "cgroup") == 0 && !opts->cgroup->v2)
+		return mount_cgroup_v1(rootfd, m, opts, flags, err);
+	if (bind) {
+		struct stat st;
+		if (stat(m->source, &st) < 0)
+			return husk_err_sys(err, "bind mount source %s", m->source);
+		as_file = !S_ISDIR(st.st_mode);
+	}
+	dest = husk_mkpath_in_root(rootfd, m->destination, as_file, err);
+	if (dest < 0)
+		return -1;
+	if (bind) {
+		if (mount_at_fd(m->source, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->destination, err) < 0)
+			return -1;
+	} else {
+		const char *type = strcmp(m->type, "cgroup") == 0 ? "cgroup2" : m->type;
+		if (mount_at_fd(m->source ? m->source : m->type, dest, type, flags, m->data, m->destination, err) < 0)
+			return -1;
+	}
+	/* dest is the directory under the new mount; look again to get the mount itself */
+	mounted = husk_open_in_root(rootfd, m->destination, O_PATH, err);
+	if (mounted < 0)
+		return -1;
+	if (!bind && strcmp(m->type, "proc") == 0) {
+		struct statfs sfs;
+		/* a symlink swapped in between would put procfs somewhere else: check what we got */
+		if (fstatfs(mounted, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+			return husk_err_set(err, EXDEV, "mount proc on %s: the target is not procfs after mounting",
+					    m->destination);
+	}
+	if (bind && (flags & ~MS_SILENT) && remount_bind(mounted, flags, m->destination, err) < 0)
+		return -1;
+	if (m->propagation && mount_at_fd(NULL, mounted, NULL, m->propagation, NULL, m->destination, err) < 0)
+		return -1;
+	if (m->attr_set || m->attr_clr) {
+		struct mount_attr attr = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
+		if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			return husk_err_sys(err, "set recursive mount options on %s", m->destination);
+	}
+	return 0;
+}
+
+struct default_device {
+	const char *path;
+	unsigned major, minor;
+	mode_t mode;
+};
+
+static const struct default_device default_devices[] = {
+	{"/dev/null", 1, 3, 0666}, {"/dev/zero", 1, 5, 0666}, {"/dev/full", 1, 7, 0666},
+	{"/dev/random", 1, 8, 0666}, {"/dev/urandom", 1, 9, 0666}, {"/dev/tty", 5, 0, 0666},
+};
+
+static int make_device(int rootfd, const char *path, char type, unsigned major, unsigned minor, mode_t mode,
+		       uid_t uid, gid_t gid, bool in_user_ns, struct husk_err *err)
+{
+	_cleanup_free_ char *parent = husk_xstrdup(path);
+	_cleanup_close_ int pfd = -1, dir = -1, node = -1;
+	const char *base = strrchr(path, '/') + 1;
+	mode_t fmt = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+
+	*strrchr(parent, '/') = '\0';
+	pfd = husk_mkpath_in_root(rootfd, *parent ? parent : "/", false, err);
+	if (pfd < 0)
+		return -1;
+	dir = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return husk_err_sys(err, "open %s", parent);
+	unlinkat(dir, base, 0);
+	if (in_user_ns && type != 'p') {
+		/* mknod needs CAP_MKNOD in the initial user namespace: bind the host's node */
+		_cleanup_free_ char *host = husk_xasprintf("/dev/%s", path + 5);
+		int f = openat(dir, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0000);
+		if (f < 0)
+			return husk_err_sys(err, "create %s", path);
+		close(f);
+		node = husk_open_in_root(dir, base, O_PATH | O_NOFOLLOW, err);
+		if (node < 0 || mount_at_fd(host, node, NULL, MS_BIND, NULL, path, err) < 0)
+			return -1;
+		return 0;
+	}
+	if (mknodat(dir, base, fmt | (mode & 07777), makedev(major, minor)) < 0)
+		return husk_err_sys(err, "mknod %s", path);
+	/* mknod applies the umask; the config's mode is what the spec asks for */
+	if (fchmodat(dir, base, mode & 07777, 0) < 0 || fchownat(dir, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return husk_err_sys(err, "set owner and mode of %s", path);
+	return 0;
+}
+
+static bool dev_is_bind_mounted(const struct husk_spec *spec)
+{
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (strcmp(spec->mounts[i].destination, "/dev") == 0 && (spec->mounts[i].flags & MS_BIND))
+			return true;
+	return false;
+}
+
+static int setup_dev(int rootfd, const struct husk_spec *spec, const struct husk_rootfs_opts *opts,
+		     struct husk_err *err)
+{
+	static const struct { const char *name, *target; } links[] = {
+		{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+		{"stderr", "/proc/self/fd/2"},
+	};
+	_cleanup_close_ int dev = -1;
+
+	if (dev_is_bind_mounted(spec))
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+		const struct default_device *d = &default_devices[i];
+		bool configured = false;
+		for (size_t j = 0; j < spec->n_devices; j++)
+			configured = configured || strcmp(spec->devices[j].path, d->path) == 0;
+		if (!configured && make_device(rootfd, d->path, 'c', d->major, d->minor, d->mode, 0, 0,
+						opts->in_user_ns, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		const struct husk_device *d = &spec->devices[i];
+		if (make_device(rootfd, d->path, d->type == 'u' ? 'c' : d->type, (unsigned)d->major, (unsigned)d->minor,
+				d->has_mode ? d->mode : 0666, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
+				opts->in_user_ns, err) < 0)
+			return -1;
+	}
+	dev = husk_open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, err);
+	if (dev < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlinkat(links[i].target, dev, links[i].name) < 0 && errno != EEXIST)
+			return husk_err_sys(err, "symlink /dev/%s", links[i].name);
+	/* /dev/ptmx must be the one of the container's devpts instance */
+	if (faccessat(dev, "pts/ptmx", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		unlinkat(dev, "ptmx", 0);
+		if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
+			return husk_err_sys(err, "symlink /dev/ptmx");
+	}
+	return 0;
+}
+
+static int switch_root(const char *rootfs, bool no_pivot, struct husk_err *err)
+{
+	if (chdir(rootfs) < 0)
+		return husk_err_sys(err, "chdir %s", rootfs);
+	if (no_pivot) {
+		if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			return husk_err_sys(err, "move %s to /", rootfs);
+		if (chroot(".") < 0)
+			return husk_err_sys(err, "chroot %s", rootfs);
+	} else {
+		/* pivot_root(".", "."): the old root is stacked under the new one and unmounted
+		 * from there, with no directory needed for it inside the container */
+		if (syscall(SYS_pivot_root, ".", ".") < 0)
+			return husk_err_sys(err, "pivot_root %s", rootfs);
+		/* slave first, so the detach does not propagate to the host's mounts */
+		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+			return husk_err_sys(err, "make the old root a slave");
+		if (umount2(".", MNT_DETACH) < 0)
+			return husk_err_sys(err, "unmount the old root");
+	}
+	if (chdir("/") < 0)
+		return husk_err_sys(err, "chdir /");
+	return 0;
+}
+
+int husk_rootfs_prepare(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err)
+{
+	unsigned long propagation = spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
+	_cleanup_close_ int rootfd = -1;
+
+	/* nothing mounted in here may propagate to the host */
+	if (mount(NULL, "/", NULL, propagation, NULL) < 0)
+		return husk_err_sys(err, "set propagation of /");
+	/* pivot_root needs the new root to be a mount point */
+	if (mount(opts->rootfs, opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return husk_err_sys(err, "bind mount the root %s", opts->rootfs);
+	rootfd = open(opts->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return husk_err_sys(err, "open root %s", opts->rootfs);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		if (do_mount(rootfd, &spec->mounts[i], opts, err) < 0)
+			return -1;
+	if (setup_dev(rootfd, spec, opts, err) < 0)
+		return -1;
+	/* shared propagation on the root mount makes pivot_root fail: make it private, unless
+	 * the config asked for shared */
+	if (!(propagation & MS_SHARED) && mount(NULL, opts->rootfs, NULL, MS_PRIVATE, NULL) < 0)
+		return husk_err_sys(err, "make the root %s private", opts->rootfs);
+	return switch_root(opts->rootfs, opts->no_pivot, err);
+}
+
+static int write_sysctl(int procfd, const char *key, const char *value, struct husk_err *err)
+{
+	_cleanup_free_ char *path = husk_xasprintf("sys/%s", key);
+	_cleanup_close_ int fd = -1;
+
+	for (char *p = path + 4; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	fd = husk_open_in_root(procfd, path, O_WRONLY, err);
+	if (fd < 0)
+		return husk_err_wrap(err, "sysctl %s", key);
+	if (husk_write_all(fd, value, strlen(value)) < 0)
+		return husk_err_sys(err, "sysctl %s=%s", key, value);
+	return 0;
+}
+
+static int mask_path(int rootfd, const char *path, struct husk_err *err)
+{
+	_cleanup_close_ int fd = husk_open_in_root(rootfd, path, O_PATH, NULL);
+	struct stat st;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : husk_err_sys(err, "mask %s", path);
+	if (fstat(fd, &st) < 0)
+		return husk_err_sys(err, "mask %s", path);
+	if (S_ISDIR(st.st_mode))
+		return mount_at_fd("tmpfs", fd, "tmpfs", MS_RDONLY, "size=0k", path, err);
+	return mount_at_fd("/dev/null", fd, NULL, MS_BIND, NULL, path, err);
+}
+
+static int readonly_path(int rootfd, const char *path, struct husk_err *err)
+{
+	_cleanup_close_ int fd = husk_open_in_root(rootfd, path, O_PATH, NULL), mounted = -1;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : husk_err_sys(err, "make %s read-only", path);
+	char self[FD_PATH_MAX];
+
+	fd_path(fd, self);
+	if (mount_at_fd(self, fd, NULL, MS_BIND | MS_REC, NULL, path, err) < 0)
+		return -1;
+	/* the bind is of the path onto itself: open it again to reach the new mount */
+	mounted = husk_open_in_root(rootfd, path, O_PATH, err);
+	if (mounted < 0)
+		return -1;
+	return remount_bind(mounted, MS_RDONLY, path, err);
+}
+
+int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err)
+{
+	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rootfd < 0)
+		return husk_err_sys(err, "open /");
+	if (spec->n_sysctl) {
+		_cleanup_close_ int procfd = husk_open_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, err);
+		struct statfs sfs;
+		if (procfd < 0)
+			return husk_err_wrap(err, "sysctl needs /proc");
+		if (fstatfs(procfd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+			return husk_err_set(err, EINVAL, "sysctl: /proc in the container is not procfs");
+		for (size_t i = 0; i < spec->n_sysctl; i++)
+			if (write_sysctl(procfd, spec->sysctl_keys[i], spec->sysctl_values[i], err) < 0)
+				return -1;
+	}
+	for (size_t i = 0; i < spec->n_readonly_paths; i++)
+		if (readonly_path(rootfd, spec->readonly_paths[i], err) < 0)
+			return -1;
+	for (size_t i = 0; i < spec->n_masked_paths; i++)
+		if (mask_path(rootfd, spec->masked_paths[i], err) < 0)
+			return -1;
+	if (spec->root_readonly) {
+		_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (root < 0 || remount_bind(root, MS_RDONLY, "/ read-only", err) < 0)
+			return husk_err_wrap(err, "root.readonly");
+	}
+	return 0;
+}

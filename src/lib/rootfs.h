@@ -1,0 +1,32 @@
+/* The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
+ * Runs in the container's init, in its new mount namespace. */
+#ifndef HUSK_ROOTFS_H
+#define HUSK_ROOTFS_H
+
+#include <stdbool.h>
+
+#include "cgroup.h"
+#include "error.h"
+#include "spec.h"
+
+struct husk_rootfs_opts {
+	const char *rootfs;          /* absolute host path of the root */
+	bool no_pivot;               /* MS_MOVE + chroot instead of pivot_root (roots on initramfs) */
+	bool in_user_ns;             /* devices are bind-mounted from the host: mknod is not allowed */
+	bool new_cgroup_ns;
+	const struct husk_cgroup *cgroup;
+};
+
+/* Everything up to and including the switch to the new root. */
+int husk_rootfs_prepare(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err);
+/* After the switch: sysctl, masked and read-only paths, a read-only root. */
+int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err);
+
+/* Open path inside the directory rootfd as if rootfd were "/": symlinks and ".." cannot leave it.
+ * flags are open flags (O_PATH, O_DIRECTORY, ...). */
+int husk_open_in_root(int rootfd, const char *path, int flags, struct husk_err *err);
+/* The same, creating the missing directories on the way (and the last component as a
+ * directory, or as an empty file when as_file). Returns an O_PATH fd. */
+int husk_mkpath_in_root(int rootfd, const char *path, bool as_file, struct husk_err *err);
+
+#endif

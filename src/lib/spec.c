@@ -1,0 +1,992 @@
+#define _GNU_SOURCE
+#include "spec.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/capability.h>
+#include <sys/mount.h>
+#include <fcntl.h>
+
+#include "jsonpos.h"
+#include "tables.h"
+#include "util.h"
+
+#define MAX_PATH_DEPTH 32
+
+/* The walk through the document: the path to the value being read, for error messages. */
+struct ctx {
+	const char *file;
+	const char *text;
+	size_t len;
+	struct husk_json_step path[MAX_PATH_DEPTH];
+	size_t depth;
+	struct husk_err *err;
+};
+
+static void push_key(struct ctx *c, const char *key)
+{
+	if (c->depth < MAX_PATH_DEPTH)
+		c->path[c->depth] = (struct husk_json_step){key, 0};
+	c->depth++;
+}
+
+static void push_index(struct ctx *c, size_t index)
+{
+	if (c->depth < MAX_PATH_DEPTH)
+		c->path[c->depth] = (struct husk_json_step){NULL, index};
+	c->depth++;
+}
+
+static void pop(struct ctx *c)
+{
+	c->depth--;
+}
+
+/* "file:line:col: a.b[2].c: message" */
+static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct ctx *c, const char *fmt, ...)
+{
+	char where[512] = "", what[512];
+	size_t depth = c->depth < MAX_PATH_DEPTH ? c->depth : MAX_PATH_DEPTH, off = 0;
+	int line, col;
+	va_list ap;
+
+	for (size_t i = 0; i < depth && off < sizeof(where); i++) {
+		if (c->path[i].key)
+			off += (size_t)snprintf(where + off, sizeof(where) - off, "%s%s", i ? "." : "",
+						c->path[i].key);
+		else
+			off += (size_t)snprintf(where + off, sizeof(where) - off, "[%zu]", c->path[i].index);
+	}
+	husk_json_locate(c->text, c->len, c->path, depth, &line, &col);
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return husk_err_set(c->err, 0, "%s:%d:%d: %s: %s", c->file, line, col, depth ? where : "(top)", what);
+}
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* Fetch obj[key] with an expected type. Returns 1 if present, 0 if absent (error if required),
+ * -1 on error. c's path holds key while *out is in use: the caller pops it. */
+static int field(struct ctx *c, json_t *obj, const char *key, json_type type, bool required, json_t **out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return fail(c, "missing required field \"%s\"", key);
+		return 0;
+	}
+	push_key(c, key);
+	if (json_typeof(v) != type && !(type == JSON_TRUE && json_is_boolean(v))) {
+		const char *want = type == JSON_OBJECT ? "an object" : type == JSON_ARRAY ? "an array"
+				 : type == JSON_STRING ? "a string" : type == JSON_INTEGER ? "an integer" : "a boolean";
+		int rc = fail(c, "expected %s, got %s", want, type_name(v));
+		pop(c);
+		return rc;
+	}
+	*out = v;
+	return 1;
+}
+
+static int get_string(struct ctx *c, json_t *obj, const char *key, bool required, const char **out)
+{
+	json_t *v;
+	int rc = field(c, obj, key, JSON_STRING, required, &v);
+	if (rc <= 0)
+		return rc;
+	*out = json_string_value(v);
+	pop(c);
+	return 1;
+}
+
+static int get_bool(struct ctx *c, json_t *obj, const char *key, bool *out)
+{
+	json_t *v;
+	int rc = field(c, obj, key, JSON_TRUE, false, &v);
+	if (rc <= 0)
+		return rc;
+	*out = json_is_true(v);
+	pop(c);
+	return 1;
+}
+
+/* An integer in [min, max]; the message names the range like "0..4294967295". */
+static int get_int(struct ctx *c, json_t *obj, const char *key, bool required, long long min,
+		   long long max, long long *out)
+{
+	json_t *v = json_object_get(obj, key);
+	long long n;
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return fail(c, "missing required field \"%s\"", key);
+		return 0;
+	}
+	push_key(c, key);
+	if (!json_is_integer(v) || (n = json_integer_value(v)) < min || n > max) {
+		fail(c, "expected an integer %lld..%lld", min, max);
+		pop(c);
+		return -1;
+	}
+	*out = n;
+	pop(c);
+	return 1;
+}
+
+/* Unsigned 64-bit values (rlimits): JSON integers are signed 64-bit in jansson, so values
+ * above INT64_MAX arrive as reals; accept those only when they are exact integers. */
+static int get_u64(struct ctx *c, json_t *obj, const char *key, bool required, uint64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL || json_is_null(v)) {
+		if (required)
+			return fail(c, "missing required field \"%s\"", key);
+		return 0;
+	}
+	push_key(c, key);
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*out = (uint64_t)json_integer_value(v);
+	} else if (json_is_real(v) && json_real_value(v) >= 9.2233720368547758e18 &&
+		   json_real_value(v) <= 1.8446744073709551615e19) {
+		double d = json_real_value(v);
+		*out = d >= 1.8446744073709551615e19 ? UINT64_MAX : (uint64_t)d;
+	} else {
+		fail(c, "expected an integer 0..18446744073709551615");
+		pop(c);
+		return -1;
+	}
+	pop(c);
+	return 1;
+}
+
+/* An array of strings as a NULL-terminated vector of borrowed pointers. */
+static int get_string_array(struct ctx *c, json_t *obj, const char *key, bool required,
+			    const char ***out, size_t *n_out)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, obj, key, JSON_ARRAY, required, &arr);
+
+	if (rc <= 0)
+		return rc;
+	*n_out = json_array_size(arr);
+	*out = husk_xcalloc(*n_out + 1, sizeof(char *));
+	json_array_foreach(arr, i, item) {
+		if (!json_is_string(item)) {
+			push_index(c, i);
+			fail(c, "expected a string, got %s", type_name(item));
+			pop(c);
+			pop(c);
+			return -1;
+		}
+		(*out)[i] = json_string_value(item);
+	}
+	pop(c);
+	return 1;
+}
+
+static bool is_absolute(const char *p)
+{
+	return p[0] == '/';
+}
+
+int husk_cap_from_name(const char *name)
+{
+	char lower[64];
+	cap_value_t cap;
+	size_t i;
+
+	if (strncmp(name, "CAP_", 4) != 0 || strlen(name) >= sizeof(lower))
+		return -1;
+	for (i = 0; name[i]; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	lower[i] = '\0';
+	if (cap_from_name(lower, &cap) < 0)
+		return -1;
+	return (int)cap;
+}
+
+static int parse_caps(struct ctx *c, json_t *process, struct husk_process *p)
+{
+	static const char *const set_names[HUSK_CAP_NSETS] = {
+		[HUSK_CAP_BOUNDING] = "bounding", [HUSK_CAP_EFFECTIVE] = "effective",
+		[HUSK_CAP_INHERITABLE] = "inheritable", [HUSK_CAP_PERMITTED] = "permitted",
+		[HUSK_CAP_AMBIENT] = "ambient",
+	};
+	json_t *caps;
+	int rc = field(c, process, "capabilities", JSON_OBJECT, false, &caps);
+
+	if (rc <= 0)
+		return rc;
+	p->has_caps = true;
+	for (int s = 0; s < HUSK_CAP_NSETS; s++) {
+		json_t *arr, *item;
+		size_t i;
+		rc = field(c, caps, set_names[s], JSON_ARRAY, false, &arr);
+		if (rc < 0)
+			goto out;
+		if (rc == 0)
+			continue;
+		json_array_foreach(arr, i, item) {
+			int cap;
+			push_index(c, i);
+			if (!json_is_string(item)) {
+				rc = fail(c, "expected a capability name, got %s", type_name(item));
+				goto out_item;
+			}
+			cap = husk_cap_from_name(json_string_value(item));
+			if (cap < 0 || cap > 63) {
+				rc = fail(c, "unknown capability \"%s\"", json_string_value(item));
+				goto out_item;
+			}
+			p->caps[s] |= 1ull << cap;
+			pop(c);
+		}
+		pop(c);
+	}
+	pop(c);
+	return 1;
+out_item:
+	pop(c);
+	pop(c);
+out:
+	pop(c);
+	return -1;
+}
+
+static int parse_rlimits(struct ctx *c, json_t *process, struct husk_process *p)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, process, "rlimits", JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	p->n_rlimits = json_array_size(arr);
+	p->rlimits = husk_xcalloc(p->n_rlimits, sizeof(*p->rlimits));
+	json_array_foreach(arr, i, item) {
+		struct husk_rlimit *r = &p->rlimits[i];
+		const char *type = NULL;
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (get_string(c, item, "type", true, &type) < 0 || get_u64(c, item, "soft", true, &r->soft) < 0 ||
+		    get_u64(c, item, "hard", true, &r->hard) < 0)
+			goto fail;
+		r->resource = husk_rlimit_from_name(type);
+		if (r->resource < 0) {
+			push_key(c, "type");
+			fail(c, "unknown rlimit \"%s\"", type);
+			pop(c);
+			goto fail;
+		}
+		if (r->soft > r->hard) {
+			push_key(c, "soft");
+			fail(c, "soft limit %llu is above the hard limit %llu", (unsigned long long)r->soft,
+			     (unsigned long long)r->hard);
+			pop(c);
+			goto fail;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (p->rlimits[j].resource == r->resource) {
+				push_key(c, "type");
+				fail(c, "rlimit \"%s\" is given twice", type);
+				pop(c);
+				goto fail;
+			}
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_user(struct ctx *c, json_t *process, struct husk_process *p)
+{
+	json_t *user, *gids, *item;
+	long long n;
+	size_t i;
+	int rc = field(c, process, "user", JSON_OBJECT, true, &user);
+
+	if (rc <= 0)
+		return -1;
+	if (get_int(c, user, "uid", true, 0, UINT32_MAX, &n) < 0)
+		goto fail;
+	p->uid = (uint32_t)n;
+	if (get_int(c, user, "gid", true, 0, UINT32_MAX, &n) < 0)
+		goto fail;
+	p->gid = (uint32_t)n;
+	rc = get_int(c, user, "umask", false, 0, 0777, &n);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		p->has_umask = true;
+		p->umask = (uint32_t)n;
+	}
+	rc = field(c, user, "additionalGids", JSON_ARRAY, false, &gids);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		p->n_additional_gids = json_array_size(gids);
+		p->additional_gids = husk_xcalloc(p->n_additional_gids, sizeof(uint32_t));
+		json_array_foreach(gids, i, item) {
+			if (!json_is_integer(item) || json_integer_value(item) < 0 ||
+			    json_integer_value(item) > UINT32_MAX) {
+				push_index(c, i);
+				fail(c, "expected an integer 0..4294967295");
+				pop(c);
+				pop(c);
+				goto fail;
+			}
+			p->additional_gids[i] = (uint32_t)json_integer_value(item);
+		}
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	return -1;
+}
+
+static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
+{
+	json_t *process, *console;
+	long long n;
+	int rc = field(c, root, "process", JSON_OBJECT, true, &process);
+
+	if (rc <= 0)
+		return -1;
+	if (get_bool(c, process, "terminal", &p->terminal) < 0)
+		goto fail;
+	rc = field(c, process, "consoleSize", JSON_OBJECT, false, &console);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		if (get_int(c, console, "height", true, 0, UINT16_MAX, &n) < 0)
+			goto fail_pop;
+		p->console_height = (unsigned)n;
+		if (get_int(c, console, "width", true, 0, UINT16_MAX, &n) < 0)
+			goto fail_pop;
+		p->console_width = (unsigned)n;
+		pop(c);
+	}
+	if (parse_user(c, process, p) < 0)
+		goto fail;
+	if (get_string_array(c, process, "args", true, &p->args, &p->n_args) < 0)
+		goto fail;
+	if (p->n_args == 0) {
+		push_key(c, "args");
+		fail(c, "must name at least the program to run");
+		goto fail_pop;
+	}
+	if (get_string_array(c, process, "env", false, &p->env, &p->n_env) < 0)
+		goto fail;
+	for (size_t i = 0; i < p->n_env; i++) {
+		if (!strchr(p->env[i], '=') || p->env[i][0] == '=') {
+			push_key(c, "env");
+			push_index(c, i);
+			fail(c, "\"%s\" is not of the form NAME=VALUE", p->env[i]);
+			pop(c);
+			goto fail_pop;
+		}
+	}
+	if (get_string(c, process, "cwd", true, &p->cwd) < 0)
+		goto fail;
+	if (!is_absolute(p->cwd)) {
+		push_key(c, "cwd");
+		fail(c, "\"%s\" is not an absolute path", p->cwd);
+		goto fail_pop;
+	}
+	if (parse_caps(c, process, p) < 0 || parse_rlimits(c, process, p) < 0 ||
+	    get_bool(c, process, "noNewPrivileges", &p->no_new_privileges) < 0)
+		goto fail;
+	rc = get_int(c, process, "oomScoreAdj", false, -1000, 1000, &n);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		p->has_oom_score_adj = true;
+		p->oom_score_adj = (int)n;
+	}
+	if (get_string(c, process, "apparmorProfile", false, &p->apparmor_profile) < 0 ||
+	    get_string(c, process, "selinuxLabel", false, &p->selinux_label) < 0)
+		goto fail;
+	pop(c);
+	return 0;
+fail_pop:
+	pop(c);
+fail:
+	pop(c);
+	return -1;
+}
+
+static int parse_mount_options(struct ctx *c, json_t *options, struct husk_mount *m)
+{
+	json_t *item;
+	size_t i, data_len = 0;
+	char *data = NULL;
+
+	json_array_foreach(options, i, item) {
+		const struct husk_mount_opt *opt;
+		const char *name;
+		push_index(c, i);
+		if (!json_is_string(item)) {
+			fail(c, "expected a mount option, got %s", type_name(item));
+			goto fail;
+		}
+		name = json_string_value(item);
+		opt = husk_mount_opt_lookup(name);
+		if (opt == NULL && strchr(name, '=') == NULL) {
+			fail(c, "unknown mount option \"%s\"", name);
+			goto fail;
+		}
+		if (opt == NULL || opt->kind == HUSK_MOPT_DATA) {
+			size_t n = strlen(name);
+			data = husk_xrealloc(data, data_len + n + 2);
+			if (data_len)
+				data[data_len++] = ',';
+			memcpy(data + data_len, name, n + 1);
+			data_len += n;
+		} else {
+			switch (opt->kind) {
+			case HUSK_MOPT_FLAG: m->flags |= opt->value; m->clear_flags &= ~opt->value; break;
+			case HUSK_MOPT_CLEAR: m->flags &= ~opt->value; m->clear_flags |= opt->value; break;
+			case HUSK_MOPT_PROPAGATION: m->propagation = opt->value; break;
+			case HUSK_MOPT_ATTR: m->attr_set |= opt->value; m->attr_clr &= ~opt->value; break;
+			case HUSK_MOPT_ATTR_CLEAR: m->attr_clr |= opt->value; m->attr_set &= ~opt->value; break;
+			case HUSK_MOPT_HUSK:
+				if (strcmp(name, "tmpcopyup") == 0) {
+					m->tmpcopyup = true;
+				} else {
+					fail(c, "mount option \"%s\" is not supported by husk yet", name);
+					goto fail;
+				}
+				break;
+			default: break;
+			}
+		}
+		pop(c);
+	}
+	m->data = data;
+	return 0;
+fail:
+	free(data);
+	pop(c);
+	return -1;
+}
+
+static int parse_mounts(struct ctx *c, json_t *root, struct husk_spec *spec)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, root, "mounts", JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	spec->n_mounts = json_array_size(arr);
+	spec->mounts = husk_xcalloc(spec->n_mounts, sizeof(*spec->mounts));
+	json_array_foreach(arr, i, item) {
+		struct husk_mount *m = &spec->mounts[i];
+		json_t *options;
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (get_string(c, item, "destination", true, &m->destination) < 0 ||
+		    get_string(c, item, "type", false, &m->type) < 0 ||
+		    get_string(c, item, "source", false, &m->source) < 0)
+			goto fail;
+		if (m->destination[0] == '\0') {
+			push_key(c, "destination");
+			fail(c, "must not be empty");
+			pop(c);
+			goto fail;
+		}
+		rc = field(c, item, "options", JSON_ARRAY, false, &options);
+		if (rc < 0)
+			goto fail;
+		if (rc > 0) {
+			if (parse_mount_options(c, options, m) < 0) {
+				pop(c);
+				goto fail;
+			}
+			pop(c);
+		}
+		if (m->type && strcmp(m->type, "bind") == 0)
+			m->flags |= MS_BIND;
+		if (!(m->flags & MS_BIND) && (m->type == NULL || m->type[0] == '\0')) {
+			fail(c, "a mount needs a \"type\" unless it is a bind mount");
+			goto fail;
+		}
+		if ((m->flags & MS_BIND) && m->source == NULL) {
+			fail(c, "a bind mount needs a \"source\"");
+			goto fail;
+		}
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_idmaps(struct ctx *c, json_t *linux_obj, const char *key, struct husk_idmap **out, size_t *n_out)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, linux_obj, key, JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	*n_out = json_array_size(arr);
+	*out = husk_xcalloc(*n_out, sizeof(**out));
+	json_array_foreach(arr, i, item) {
+		long long n;
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (get_int(c, item, "containerID", true, 0, UINT32_MAX, &n) < 0)
+			goto fail;
+		(*out)[i].container_id = (uint32_t)n;
+		if (get_int(c, item, "hostID", true, 0, UINT32_MAX, &n) < 0)
+			goto fail;
+		(*out)[i].host_id = (uint32_t)n;
+		if (get_int(c, item, "size", true, 1, UINT32_MAX, &n) < 0)
+			goto fail;
+		(*out)[i].size = (uint32_t)n;
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_namespaces(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, linux_obj, "namespaces", JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	json_array_foreach(arr, i, item) {
+		struct husk_namespace *ns;
+		const char *type = NULL;
+		unsigned long flag;
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (get_string(c, item, "type", true, &type) < 0)
+			goto fail;
+		flag = husk_namespace_from_name(type);
+		if (flag == 0) {
+			push_key(c, "type");
+			fail(c, "unknown namespace type \"%s\"", type);
+			pop(c);
+			goto fail;
+		}
+		if ((spec->ns_new | spec->ns_join) & flag) {
+			push_key(c, "type");
+			fail(c, "namespace \"%s\" is given twice", type);
+			pop(c);
+			goto fail;
+		}
+		ns = &spec->namespaces[spec->n_namespaces++];
+		ns->type = flag;
+		if (get_string(c, item, "path", false, &ns->path) < 0)
+			goto fail;
+		if (ns->path && ns->path[0] == '\0')
+			ns->path = NULL;
+		if (ns->path && !is_absolute(ns->path)) {
+			push_key(c, "path");
+			fail(c, "\"%s\" is not an absolute path", ns->path);
+			pop(c);
+			goto fail;
+		}
+		if (ns->path)
+			spec->ns_join |= flag;
+		else
+			spec->ns_new |= flag;
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_time_offset(struct ctx *c, json_t *offsets, const char *key, struct husk_time_offset *t)
+{
+	json_t *o;
+	long long n;
+	int rc = field(c, offsets, key, JSON_OBJECT, false, &o);
+
+	if (rc <= 0)
+		return rc;
+	if (get_int(c, o, "secs", false, INT64_MIN, INT64_MAX, &n) < 0)
+		goto fail;
+	t->secs = n;
+	n = 0;
+	if (get_int(c, o, "nanosecs", false, 0, 999999999, &n) < 0)
+		goto fail;
+	t->nanosecs = (uint32_t)n;
+	t->set = true;
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	return -1;
+}
+
+static int parse_devices(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+{
+	json_t *arr, *item;
+	size_t i;
+	int rc = field(c, linux_obj, "devices", JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	spec->n_devices = json_array_size(arr);
+	spec->devices = husk_xcalloc(spec->n_devices, sizeof(*spec->devices));
+	json_array_foreach(arr, i, item) {
+		struct husk_device *d = &spec->devices[i];
+		const char *type = NULL;
+		long long n;
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (get_string(c, item, "type", true, &type) < 0 || get_string(c, item, "path", true, &d->path) < 0)
+			goto fail;
+		if (strlen(type) != 1 || !strchr("cbup", type[0])) {
+			push_key(c, "type");
+			fail(c, "unknown device type \"%s\" (expected c, b, u or p)", type);
+			pop(c);
+			goto fail;
+		}
+		d->type = type[0];
+		if (!is_absolute(d->path) || strcmp(d->path, "/dev") == 0 || strncmp(d->path, "/dev/", 5) != 0) {
+			push_key(c, "path");
+			fail(c, "\"%s\" is not a path under /dev", d->path);
+			pop(c);
+			goto fail;
+		}
+		if (d->type != 'p') {
+			if (get_int(c, item, "major", true, 0, 4095, &n) < 0)
+				goto fail;
+			d->major = n;
+			if (get_int(c, item, "minor", true, 0, 1048575, &n) < 0)
+				goto fail;
+			d->minor = n;
+		}
+		rc = get_int(c, item, "fileMode", false, 0, 07777, &n);
+		if (rc < 0)
+			goto fail;
+		d->has_mode = rc > 0;
+		d->mode = (uint32_t)n;
+		rc = get_int(c, item, "uid", false, 0, UINT32_MAX, &n);
+		if (rc < 0)
+			goto fail;
+		d->has_uid = rc > 0;
+		d->uid = (uint32_t)n;
+		rc = get_int(c, item, "gid", false, 0, UINT32_MAX, &n);
+		if (rc < 0)
+			goto fail;
+		d->has_gid = rc > 0;
+		d->gid = (uint32_t)n;
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_path_list(struct ctx *c, json_t *linux_obj, const char *key, const char ***out, size_t *n)
+{
+	int rc = get_string_array(c, linux_obj, key, false, out, n);
+
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < *n; i++)
+		if (!is_absolute((*out)[i])) {
+			push_key(c, key);
+			push_index(c, i);
+			fail(c, "\"%s\" is not an absolute path", (*out)[i]);
+			pop(c);
+			pop(c);
+			return -1;
+		}
+	return 1;
+}
+
+static bool has_dotdot(const char *path)
+{
+	const char *p = path;
+
+	while ((p = strstr(p, "..")) != NULL) {
+		if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/'))
+			return true;
+		p += 2;
+	}
+	return false;
+}
+
+static int parse_sysctl(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+{
+	json_t *obj, *value;
+	const char *key;
+	size_t i = 0;
+	int rc = field(c, linux_obj, "sysctl", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	spec->n_sysctl = json_object_size(obj);
+	spec->sysctl_keys = husk_xcalloc(spec->n_sysctl, sizeof(char *));
+	spec->sysctl_values = husk_xcalloc(spec->n_sysctl, sizeof(char *));
+	json_object_foreach(obj, key, value) {
+		push_key(c, key);
+		if (!json_is_string(value)) {
+			fail(c, "expected a string, got %s", type_name(value));
+			goto fail;
+		}
+		if (key[0] == '\0' || strchr(key, '/') || has_dotdot(key) || key[0] == '.') {
+			fail(c, "\"%s\" is not a sysctl name", key);
+			goto fail;
+		}
+		spec->sysctl_keys[i] = key;
+		spec->sysctl_values[i] = json_string_value(value);
+		i++;
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
+static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
+{
+	static const struct { const char *name; unsigned long flags; } propagations[] = {
+		{"private", MS_PRIVATE}, {"rprivate", MS_PRIVATE | MS_REC}, {"rshared", MS_SHARED | MS_REC},
+		{"rslave", MS_SLAVE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}, {"shared", MS_SHARED},
+		{"slave", MS_SLAVE}, {"unbindable", MS_UNBINDABLE},
+	};
+	json_t *linux_obj, *offsets;
+	const char *propagation = NULL;
+	int rc = field(c, root, "linux", JSON_OBJECT, false, &linux_obj);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return 0;
+	if (parse_namespaces(c, linux_obj, spec) < 0 ||
+	    parse_idmaps(c, linux_obj, "uidMappings", &spec->uid_mappings, &spec->n_uid_mappings) < 0 ||
+	    parse_idmaps(c, linux_obj, "gidMappings", &spec->gid_mappings, &spec->n_gid_mappings) < 0 ||
+	    parse_devices(c, linux_obj, spec) < 0 ||
+	    get_string(c, linux_obj, "cgroupsPath", false, &spec->cgroups_path) < 0 ||
+	    parse_path_list(c, linux_obj, "maskedPaths", &spec->masked_paths, &spec->n_masked_paths) < 0 ||
+	    parse_path_list(c, linux_obj, "readonlyPaths", &spec->readonly_paths, &spec->n_readonly_paths) < 0 ||
+	    parse_sysctl(c, linux_obj, spec) < 0 ||
+	    get_string(c, linux_obj, "rootfsPropagation", false, &propagation) < 0 ||
+	    get_string(c, linux_obj, "mountLabel", false, &spec->mount_label) < 0)
+		goto fail;
+	rc = field(c, linux_obj, "timeOffsets", JSON_OBJECT, false, &offsets);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		if (parse_time_offset(c, offsets, "monotonic", &spec->time_monotonic) < 0 ||
+		    parse_time_offset(c, offsets, "boottime", &spec->time_boottime) < 0) {
+			pop(c);
+			goto fail;
+		}
+		pop(c);
+	}
+	if (spec->cgroups_path && has_dotdot(spec->cgroups_path)) {
+		push_key(c, "cgroupsPath");
+		fail(c, "\"%s\" must not contain \"..\"", spec->cgroups_path);
+		pop(c);
+		goto fail;
+	}
+	if (propagation) {
+		size_t i;
+		for (i = 0; i < ARRAY_SIZE(propagations); i++)
+			if (strcmp(propagation, propagations[i].name) == 0)
+				break;
+		if (i == ARRAY_SIZE(propagations)) {
+			push_key(c, "rootfsPropagation");
+			fail(c, "unknown propagation \"%s\"", propagation);
+			pop(c);
+			goto fail;
+		}
+		spec->rootfs_propagation = propagations[i].flags;
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	return -1;
+}
+
+/* Rules that tie fields together, checked once everything is read. */
+static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
+{
+	bool new_user = spec->ns_new & CLONE_NEWUSER;
+
+	c->depth = 0;
+	if (spec->hostname && spec->hostname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
+		push_key(c, "hostname");
+		return fail(c, "setting the hostname needs a new uts namespace");
+	}
+	if (spec->domainname && spec->domainname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
+		push_key(c, "domainname");
+		return fail(c, "setting the domainname needs a new uts namespace");
+	}
+	if (json_object_get(root, "linux") == NULL)
+		return 0;
+	push_key(c, "linux");
+	if (new_user && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
+		return fail(c, "a new user namespace needs uidMappings and gidMappings");
+	if (!new_user && (spec->n_uid_mappings || spec->n_gid_mappings))
+		return fail(c, "uidMappings and gidMappings need a new user namespace");
+	if ((spec->time_monotonic.set || spec->time_boottime.set) && !(spec->ns_new & CLONE_NEWTIME)) {
+		push_key(c, "timeOffsets");
+		return fail(c, "time offsets need a new time namespace");
+	}
+	if (spec->n_sysctl && !(spec->ns_new & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS))) {
+		push_key(c, "sysctl");
+		return fail(c, "namespaced sysctls need a new network, ipc or uts namespace");
+	}
+	return 0;
+}
+
+int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_spec *spec,
+		    struct husk_err *err)
+{
+	struct ctx c = {.file = file, .text = text, .len = len, .err = err};
+	json_error_t jerr;
+	json_t *root_obj;
+	int rc;
+
+	memset(spec, 0, sizeof(*spec));
+	/* REJECT_DUPLICATES: two "uid" keys must not silently pick one */
+	spec->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (spec->json == NULL)
+		return husk_err_set(err, 0, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+	if (!json_is_object(spec->json)) {
+		fail(&c, "expected an object, got %s", type_name(spec->json));
+		goto fail;
+	}
+	if (get_string(&c, spec->json, "ociVersion", true, &spec->oci_version) < 0)
+		goto fail;
+	if (strncmp(spec->oci_version, "1.", 2) != 0) {
+		push_key(&c, "ociVersion");
+		fail(&c, "unsupported version \"%s\" (husk implements 1.x)", spec->oci_version);
+		goto fail;
+	}
+	rc = field(&c, spec->json, "root", JSON_OBJECT, true, &root_obj);
+	if (rc <= 0)
+		goto fail;
+	if (get_string(&c, root_obj, "path", true, &spec->root_path) < 0 ||
+	    get_bool(&c, root_obj, "readonly", &spec->root_readonly) < 0)
+		goto fail;
+	pop(&c);
+	if (get_string(&c, spec->json, "hostname", false, &spec->hostname) < 0 ||
+	    get_string(&c, spec->json, "domainname", false, &spec->domainname) < 0 ||
+	    parse_process(&c, spec->json, &spec->process) < 0 || parse_mounts(&c, spec->json, spec) < 0 ||
+	    parse_linux(&c, spec->json, spec) < 0)
+		goto fail;
+	rc = field(&c, spec->json, "annotations", JSON_OBJECT, false, &spec->annotations);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0)
+		pop(&c);
+	if (cross_check(&c, spec->json, spec) < 0)
+		goto fail;
+	return 0;
+fail:
+	husk_spec_free(spec);
+	return -1;
+}
+
+int husk_spec_load(const char *bundle, struct husk_spec *spec, struct husk_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ char *path = husk_xasprintf("%s/config.json", bundle);
+	size_t len;
+
+	if (husk_read_file_at(AT_FDCWD, path, &text, &len, err) < 0)
+		return -1;
+	return husk_spec_parse("config.json", text, len, spec, err);
+}
+
+void husk_spec_free(struct husk_spec *spec)
+{
+	free(spec->process.args);
+	free(spec->process.env);
+	free(spec->process.additional_gids);
+	free(spec->process.rlimits);
+	for (size_t i = 0; i < spec->n_mounts; i++)
+		free(spec->mounts[i].data);
+	free(spec->mounts);
+	free(spec->uid_mappings);
+	free(spec->gid_mappings);
+	free(spec->devices);
+	free(spec->masked_paths);
+	free(spec->readonly_paths);
+	free(spec->sysctl_keys);
+	free(spec->sysctl_values);
+	if (spec->json)
+		json_decref(spec->json);
+	memset(spec, 0, sizeof(*spec));
+}
+
+const struct husk_namespace *husk_spec_namespace(const struct husk_spec *spec, unsigned long type)
+{
+	for (size_t i = 0; i < spec->n_namespaces; i++)
+		if (spec->namespaces[i].type == type)
+			return &spec->namespaces[i];
+	return NULL;
+}

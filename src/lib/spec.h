@@ -1,0 +1,117 @@
+/* The runtime-spec config.json as typed C structs, validated before any side effect. */
+#ifndef HUSK_SPEC_H
+#define HUSK_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "error.h"
+
+enum husk_cap_set { HUSK_CAP_BOUNDING, HUSK_CAP_EFFECTIVE, HUSK_CAP_INHERITABLE,
+		    HUSK_CAP_PERMITTED, HUSK_CAP_AMBIENT, HUSK_CAP_NSETS };
+
+struct husk_rlimit {
+	int resource;
+	uint64_t soft, hard;
+};
+
+struct husk_process {
+	bool terminal;
+	unsigned console_height, console_width;
+	const char **args;           /* NULL terminated; strings owned by the JSON document */
+	size_t n_args;
+	const char **env;            /* NULL terminated */
+	size_t n_env;
+	const char *cwd;
+	uint32_t uid, gid;
+	bool has_umask;
+	uint32_t umask;
+	uint32_t *additional_gids;
+	size_t n_additional_gids;
+	bool has_caps;
+	uint64_t caps[HUSK_CAP_NSETS]; /* bit N = capability N */
+	struct husk_rlimit *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	bool has_oom_score_adj;
+	int oom_score_adj;
+	const char *apparmor_profile;
+	const char *selinux_label;
+};
+
+struct husk_mount {
+	const char *destination, *type, *source;
+	unsigned long flags;        /* MS_* to set */
+	unsigned long clear_flags;  /* MS_* the options asked to clear (rw, suid, ...) */
+	unsigned long propagation;  /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE [| MS_REC] */
+	uint64_t attr_set, attr_clr; /* recursive MOUNT_ATTR_* (rro, rnosuid, ...) */
+	char *data;                 /* filesystem options, comma separated; NULL if none */
+	bool tmpcopyup;
+};
+
+struct husk_namespace {
+	unsigned long type;         /* CLONE_NEW* */
+	const char *path;           /* join this one, or NULL for a new one */
+};
+
+struct husk_idmap {
+	uint32_t container_id, host_id, size;
+};
+
+struct husk_device {
+	char type;                  /* c, b, u, p */
+	const char *path;
+	int64_t major, minor;
+	bool has_mode, has_uid, has_gid;
+	uint32_t mode, uid, gid;
+};
+
+struct husk_time_offset {
+	bool set;
+	int64_t secs;
+	uint32_t nanosecs;
+};
+
+struct husk_spec {
+	json_t *json;               /* owns every string below */
+	const char *oci_version;
+	const char *root_path;
+	bool root_readonly;
+	struct husk_process process;
+	const char *hostname, *domainname;
+	struct husk_mount *mounts;
+	size_t n_mounts;
+	struct husk_namespace namespaces[8];
+	size_t n_namespaces;
+	unsigned long ns_new, ns_join; /* CLONE_NEW* masks */
+	struct husk_idmap *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
+	struct husk_time_offset time_monotonic, time_boottime;
+	struct husk_device *devices;
+	size_t n_devices;
+	const char *cgroups_path;
+	const char **masked_paths, **readonly_paths;
+	size_t n_masked_paths, n_readonly_paths;
+	const char **sysctl_keys, **sysctl_values;
+	size_t n_sysctl;
+	unsigned long rootfs_propagation; /* 0: husk's default (rslave) */
+	const char *mount_label;
+	json_t *annotations;        /* borrowed from json; NULL if none */
+};
+
+/* Parse and validate config text; `file` names it in errors ("config.json"). */
+int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_spec *spec,
+		    struct husk_err *err);
+/* Read and parse BUNDLE/config.json. */
+int husk_spec_load(const char *bundle, struct husk_spec *spec, struct husk_err *err);
+void husk_spec_free(struct husk_spec *spec);
+
+/* The namespace entry of a type, or NULL when the config does not mention it. */
+const struct husk_namespace *husk_spec_namespace(const struct husk_spec *spec, unsigned long type);
+
+/* Capability name ("CAP_CHOWN") -> number, -1 if unknown to libcap. */
+int husk_cap_from_name(const char *name);
+
+#endif

@@ -1,0 +1,32 @@
+/* Messages between husk and the container's init over a SOCK_SEQPACKET pair: one message a
+ * datagram, so an error from the child side arrives whole, with its errno. */
+#ifndef HUSK_SYNC_H
+#define HUSK_SYNC_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+enum husk_sync_type {
+	HUSK_SYNC_MAPPED = 1, /* husk -> init: uid/gid maps written, go on */
+	HUSK_SYNC_PID,        /* spawner -> husk: the init's pid (value) */
+	HUSK_SYNC_READY,      /* init -> husk: set up, waiting for start */
+	HUSK_SYNC_ERROR,      /* init -> husk: failed; errnum and text say why */
+	HUSK_SYNC_START,      /* husk -> init: exec now (husk oci run) */
+};
+
+struct husk_sync_msg {
+	uint32_t type;
+	int32_t value;
+	int32_t errnum;
+	char text[HUSK_ERR_MSG_MAX];
+};
+
+int husk_sync_send(int fd, enum husk_sync_type type, int32_t value, struct husk_err *err);
+int husk_sync_send_error(int fd, const struct husk_err *failure);
+/* Receive one message; EOF (the peer died or closed) is an error with errnum EPIPE. */
+int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err);
+/* Receive a message of the given type; an ERROR message becomes *err. */
+int husk_sync_expect(int fd, enum husk_sync_type type, struct husk_sync_msg *msg, struct husk_err *err);
+
+#endif

@@ -1,0 +1,19 @@
+/* Terminals: the container's pty and the --console-socket hand-over. */
+#ifndef HUSK_TERMINAL_H
+#define HUSK_TERMINAL_H
+
+#include "error.h"
+#include "spec.h"
+
+/* Connect to the unix socket a caller (conmon, containerd's shim) listens on. */
+int husk_terminal_connect_socket(const char *path, struct husk_err *err);
+
+/* In the container, after pivot: a pty from the container's devpts, the master sent over
+ * console_fd with SCM_RIGHTS (as runc does), the slave made stdio, controlling terminal and
+ * /dev/console. */
+int husk_terminal_setup_console(int console_fd, const struct husk_process *p, struct husk_err *err);
+
+/* Send one fd with SCM_RIGHTS. */
+int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err);
+
+#endif
