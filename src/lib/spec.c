@@ -914,7 +914,8 @@ int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_
 	/* REJECT_DUPLICATES: two "uid" keys must not silently pick one */
 	spec->json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (spec->json == NULL)
-		return husk_err_set(err, 0, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+		return husk_err_set(err, 0, "%s:%d:%d: %s%s", file, jerr.line, jerr.column, jerr.text,
+				    json_error_code(&jerr) == json_error_invalid_utf8 ? " (not valid UTF-8)" : "");
 	if (!json_is_object(spec->json)) {
 		fail(&c, "expected an object, got %s", type_name(spec->json));
 		goto fail;

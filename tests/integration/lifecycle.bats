@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# create / start / state / kill / delete / run / list: the container's life, seen from outside.
+load helpers
+
+@test "create leaves the init waiting, start releases it, it stops on exit" {
+	set_cmd 'echo started > /tmp/mark; sleep 0.3'
+	husk create --pid-file "$TEST_DIR/pid" c1
+	pid=$(cat "$TEST_DIR/pid")
+	[ -d /proc/$pid ]
+	run husk state c1
+	[ "$(echo "$output" | jq -r .status)" = created ]
+	[ "$(echo "$output" | jq -r .pid)" = "$pid" ]
+	[ "$(echo "$output" | jq -r .bundle)" = "$BUNDLE" ]
+	[ ! -e "$BUNDLE/rootfs/tmp/mark" ]
+	husk start c1
+	[ "$(husk state c1 | jq -r .status)" = running ]
+	wait_stopped c1
+	[ "$(cat "$BUNDLE/rootfs/tmp/mark")" = started ]
+	husk delete c1
+	[ ! -e "$STATE/c1" ]
+	run husk state c1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'container "c1" does not exist'* ]]
+}
+
+@test "the pid file holds the container's init, seen from the host pid namespace" {
+	set_cmd 'sleep 10'
+	husk create --pid-file "$TEST_DIR/pid" c1
+	pid=$(cat "$TEST_DIR/pid")
+	# the init is husk until start: its pid namespace is the container's own
+	[ "$(readlink /proc/$pid/ns/pid)" != "$(readlink /proc/self/ns/pid)" ]
+	husk start c1
+	grep -q '^NSpid:.*[[:space:]]1$' /proc/$pid/status
+	husk delete --force c1
+}
+
+@test "a second container with the same id is refused and the first is untouched" {
+	set_cmd 'sleep 10'
+	husk create c1
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'husk: create: container "c1" already exists'* ]]
+	[ "$(husk state c1 | jq -r .status)" = created ]
+	husk delete c1
+}
+
+@test "two concurrent creates of one id: exactly one wins" {
+	set_cmd 'sleep 10'
+	husk create race 2>/dev/null &
+	p1=$!
+	husk create race 2>/dev/null &
+	p2=$!
+	wait $p1 && r1=0 || r1=$?
+	wait $p2 && r2=0 || r2=$?
+	[ $((r1 + r2)) -eq 1 ]
+	husk delete --force race
+}
+
+@test "delete refuses a running container without --force" {
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	run_husk delete c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'is running'* ]]
+	[ "$(husk state c1 | jq -r .status)" = running ]
+	husk delete --force c1
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "delete of a created container kills its waiting init" {
+	set_cmd 'true'
+	husk create --pid-file "$TEST_DIR/pid" c1
+	pid=$(cat "$TEST_DIR/pid")
+	husk delete c1
+	for i in $(seq 50); do [ -d /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status 2>/dev/null || break; sleep 0.02; done
+	! [ -d /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status
+}
+
+@test "kill sends signals by name and by number; stopped containers refuse kill" {
+	set_cmd 'trap "echo usr1 > /tmp/got; exit 3" USR1; while :; do sleep 0.05; done'
+	husk run --detach c1
+	sleep 0.2
+	husk kill c1 USR1
+	wait_stopped c1
+	[ "$(cat "$BUNDLE/rootfs/tmp/got")" = usr1 ]
+	run_husk kill c1 TERM
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'not running'* ]]
+	husk delete c1
+	husk run --detach c2
+	husk kill c2 9
+	wait_stopped c2
+	husk delete c2
+	run_husk kill c2 KILL
+	[ "$status" -eq 1 ]
+}
+
+@test "kill rejects unknown signals" {
+	set_cmd 'sleep 10'
+	husk run --detach c1
+	run_husk kill c1 SIGNOPE
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'unknown signal "SIGNOPE"'* ]]
+	husk delete --force c1
+}
+
+@test "kill --all reaches every process in the container's cgroup" {
+	set_cmd 'sleep 100 & sleep 100 & exec sleep 100'
+	husk run --detach c1
+	sleep 0.3
+	dir=$(container_cgroup_dirs c1 | head -1)
+	[ "$(wc -l < "$dir/cgroup.procs")" -eq 3 ]
+	husk kill --all c1 KILL
+	for i in $(seq 50); do [ -s "$dir/cgroup.procs" ] || break; sleep 0.05; done
+	[ ! -s "$dir/cgroup.procs" ]
+	husk delete c1
+}
+
+@test "run exits with the process's status, 128+N when killed by signal N" {
+	set_cmd 'exit 42'
+	run husk run c1
+	[ "$status" -eq 42 ]
+	[ ! -e "$STATE/c1" ]
+	# (a PID 1 ignores signals it has no handler for, even its own: kill it from outside)
+	set_cmd 'sleep 30'
+	(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" run c2) &
+	runpid=$!
+	for i in $(seq 100); do husk state c2 2>/dev/null | grep -q running && break; sleep 0.05; done
+	husk kill c2 KILL
+	wait $runpid && status=0 || status=$?
+	[ "$status" -eq $((128 + 9)) ]
+}
+
+@test "run forwards SIGTERM to the container" {
+	set_cmd 'trap "exit 7" TERM; while :; do sleep 0.05; done'
+	(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" run c1) &
+	runpid=$!
+	for i in $(seq 100); do husk state c1 2>/dev/null | grep -q running && break; sleep 0.05; done
+	sleep 0.2
+	kill -TERM $runpid
+	wait $runpid && status=0 || status=$?
+	[ "$status" -eq 7 ]
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "run --detach returns at once and leaves the container running" {
+	set_cmd 'sleep 30'
+	husk run --detach --pid-file "$TEST_DIR/pid" c1
+	[ "$(husk state c1 | jq -r .status)" = running ]
+	[ "$(husk state c1 | jq -r .pid)" = "$(cat "$TEST_DIR/pid")" ]
+	husk delete --force c1
+}
+
+@test "start of a running or missing container fails clearly" {
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	run_husk start c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'is running, not created'* ]]
+	run_husk start nosuch
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'container "nosuch" does not exist'* ]]
+	husk delete --force c1
+}
+
+@test "list shows a table and JSON" {
+	set_cmd 'sleep 30'
+	husk create c1
+	husk run --detach c2
+	run husk list
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == ID*PID*STATUS*BUNDLE*CREATED*OWNER ]]
+	[[ "${lines[1]}" == c1*created*"$BUNDLE"* ]]
+	[[ "${lines[2]}" == c2*running*"$BUNDLE"* ]]
+	run husk list --format json
+	[ "$(echo "$output" | jq -r '.[] | .id + ":" + .status' | tr '\n' ' ')" = "c1:created c2:running " ]
+	run husk list -q
+	[ "$output" = "$(printf 'c1\nc2')" ]
+	husk delete --force c1
+	husk delete --force c2
+}
+
+@test "state survives the husk process: a new husk sees the running container" {
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	pid=$(husk state c1 | jq -r .pid)
+	[ "$("$HUSK" oci --root "$STATE" state c1 | jq -r .pid)" = "$pid" ]
+	kill -KILL "$pid"
+	wait_stopped c1
+	[ "$(husk state c1 | jq -r .pid)" = 0 ]
+	husk delete c1
+}
+
+@test "a container-side failure is reported with its cause and leaves nothing behind" {
+	update_config '.process.args = ["/bin/nope"]'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'husk: create: exec "/bin/nope": No such file or directory' ]
+	[ ! -e "$STATE/c1" ]
+	update_config '.process.args = ["true"] | .process.cwd = "/does/not/exist"'
+	run_husk run c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'chdir to cwd "/does/not/exist": No such file or directory'* ]]
+	[ ! -e "$STATE/c1" ]
+	update_config '.process.cwd = "/" | .process.args = ["/etc/passwd"]'
+	run_husk run c1
+	[[ "$stderr" == *'exec "/etc/passwd": Permission denied'* ]]
+	[ -z "$(ls "$STATE")" ]
+}
+
+@test "--log with --log-format json records errors as JSON lines" {
+	update_config '.process.args = ["/bin/nope"]'
+	run "$HUSK" oci --root "$STATE" --log "$TEST_DIR/log.json" --log-format json create --bundle "$BUNDLE" c1
+	[ "$status" -eq 1 ]
+	[ "$(jq -r .level "$TEST_DIR/log.json")" = error ]
+	[[ "$(jq -r .msg "$TEST_DIR/log.json")" == *'exec "/bin/nope"'* ]]
+}

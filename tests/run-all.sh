@@ -1,0 +1,44 @@
+#!/bin/bash
+# Runs every test (cmocka unit tests, also under ASan/UBSan; bats integration tests) and ends
+# with the line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+export HUSK_BUILD=$PWD/$BUILD TEST_ROOTFS=$PWD/$BUILD/test-rootfs
+passed=0 failed=0
+log=$BUILD/test-logs
+mkdir -p "$log"
+
+count_cmocka() { # file: adds the [  PASSED  ] / [  FAILED  ] counts
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$1" | tail -1)
+	if [ -z "$p" ] && [ -z "$f" ]; then f=1; fi   # crashed before reporting
+	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+for t in "$BUILD"/tests/test_* "$BUILD"/tests-asan/test_*; do
+	name=$(basename "$(dirname "$t")")-$(basename "$t")
+	"$t" > "$log/$name.log" 2>&1
+	rc=$?
+	count_cmocka "$log/$name.log"
+	grep -E 'FAILED|ERROR|Sanitizer' "$log/$name.log" && echo "--- $name: see $log/$name.log (exit $rc)"
+	[ $rc -ne 0 ] && ! grep -q FAILED "$log/$name.log" && failed=$((failed + 1))
+done
+echo "unit tests: $passed passed, $failed failed"
+
+tests/make-rootfs.sh "$TEST_ROOTFS"
+for f in ${BATS_FILES:-tests/integration/*.bats}; do
+	name=$(basename "$f" .bats)
+	bats --tap "$f" > "$log/$name.tap" 2>&1
+	p=$(grep -c '^ok ' "$log/$name.tap")
+	fl=$(grep -c '^not ok ' "$log/$name.tap")
+	echo "$name: $p passed, $fl failed"
+	[ "$fl" -gt 0 ] && sed -n '/^not ok/,/^ok /p' "$log/$name.tap" | grep -v '^ok ' | head -60
+	if [ "$p" -eq 0 ] && [ "$fl" -eq 0 ]; then
+		echo "--- $name ran no test:"; tail -20 "$log/$name.tap"; fl=1
+	fi
+	passed=$((passed + p)); failed=$((failed + fl))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,243 @@
+#define _GNU_SOURCE
+/* Unit tests: config.json parsing and validation, including hostile input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+
+#include "lib/spec.h"
+#include "lib/util.h"
+
+#define MINIMAL_HEAD "{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\"},\n"
+#define MINIMAL_PROCESS "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0}}"
+#define MINIMAL_LINUX "\"linux\": {\"namespaces\": [{\"type\": \"mount\"}]}"
+
+static int parse(const char *text, struct husk_spec *spec, struct husk_err *err)
+{
+	memset(err, 0, sizeof(*err));
+	return husk_spec_parse("config.json", text, strlen(text), spec, err);
+}
+
+/* The text must fail with a message containing each of the given fragments. */
+static void expect_error(const char *text, const char *fragment1, const char *fragment2)
+{
+	struct husk_spec spec;
+	struct husk_err err;
+
+	assert_int_equal(parse(text, &spec, &err), -1);
+	if (!strstr(err.msg, fragment1) || (fragment2 && !strstr(err.msg, fragment2)))
+		fail_msg("error \"%s\" lacks \"%s\" / \"%s\"", err.msg, fragment1, fragment2 ? fragment2 : "");
+}
+
+static void test_minimal(void **state)
+{
+	struct husk_spec spec;
+	struct husk_err err;
+	(void)state;
+
+	assert_int_equal(parse(MINIMAL_HEAD MINIMAL_PROCESS ", " MINIMAL_LINUX "}", &spec, &err), 0);
+	assert_string_equal(spec.root_path, "rootfs");
+	assert_int_equal(spec.process.n_args, 1);
+	assert_string_equal(spec.process.args[0], "sh");
+	assert_null(spec.process.args[1]);
+	assert_int_equal(spec.ns_new, CLONE_NEWNS);
+	husk_spec_free(&spec);
+}
+
+static void test_full(void **state)
+{
+	const char *text = MINIMAL_HEAD
+		"\"hostname\": \"box\",\n"
+		"\"process\": {\"cwd\": \"/tmp\", \"args\": [\"sh\", \"-c\", \"x\"], \"env\": [\"A=1\", \"B=\"],\n"
+		" \"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, 6]},\n"
+		" \"capabilities\": {\"bounding\": [\"CAP_CHOWN\", \"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]},\n"
+		" \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 100, \"hard\": 200}],\n"
+		" \"noNewPrivileges\": true, \"oomScoreAdj\": 500},\n"
+		"\"mounts\": [{\"destination\": \"/data\", \"source\": \"/srv\", \"options\": [\"rbind\", \"ro\", \"rprivate\", \"nosuid\"]},\n"
+		" {\"destination\": \"/dev\", \"type\": \"tmpfs\", \"options\": [\"mode=755\", \"size=1m\", \"nosuid\"]}],\n"
+		"\"linux\": {\"namespaces\": [{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"user\"}, {\"type\": \"network\", \"path\": \"/proc/1/ns/net\"}],\n"
+		" \"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],\n"
+		" \"gidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],\n"
+		" \"sysctl\": {\"kernel.domainname\": \"x\"}, \"rootfsPropagation\": \"rshared\",\n"
+		" \"devices\": [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229, \"fileMode\": 438}],\n"
+		" \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"], \"cgroupsPath\": \"a/b\"},\n"
+		"\"annotations\": {\"k\": \"v\"}, \"someFutureField\": {\"ignored\": true}}";
+	struct husk_spec spec;
+	struct husk_err err;
+	(void)state;
+
+	if (parse(text, &spec, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_string_equal(spec.hostname, "box");
+	assert_int_equal(spec.process.uid, 1000);
+	assert_int_equal(spec.process.gid, 100);
+	assert_int_equal(spec.process.umask, 18);
+	assert_int_equal(spec.process.n_additional_gids, 2);
+	assert_int_equal(spec.process.caps[HUSK_CAP_BOUNDING], (1ull << 0) | (1ull << 5));
+	assert_int_equal(spec.process.caps[HUSK_CAP_AMBIENT], 1ull << 5);
+	assert_int_equal(spec.process.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_int_equal(spec.process.rlimits[0].hard, 200);
+	assert_true(spec.process.no_new_privileges);
+	assert_int_equal(spec.process.oom_score_adj, 500);
+	assert_int_equal(spec.n_mounts, 2);
+	assert_int_equal(spec.mounts[0].flags, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID);
+	assert_int_equal(spec.mounts[0].propagation, MS_PRIVATE | MS_REC);
+	assert_null(spec.mounts[0].data);
+	assert_string_equal(spec.mounts[1].data, "mode=755,size=1m");
+	assert_int_equal(spec.ns_new, CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWUSER);
+	assert_int_equal(spec.ns_join, CLONE_NEWNET);
+	assert_int_equal(spec.uid_mappings[0].host_id, 100000);
+	assert_int_equal(spec.rootfs_propagation, MS_SHARED | MS_REC);
+	assert_int_equal(spec.devices[0].minor, 229);
+	assert_int_equal(spec.devices[0].mode, 0666);
+	assert_string_equal(spec.cgroups_path, "a/b");
+	assert_string_equal(spec.sysctl_keys[0], "kernel.domainname");
+	husk_spec_free(&spec);
+}
+
+/* The example from the issue: file, line, column and field of the offending value. */
+static void test_error_position(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"],\n"
+		     "  \"user\": {\"uid\": -1, \"gid\": 0}}}",
+		     "config.json:3:19: process.user.uid: expected an integer 0..4294967295", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"],\n"
+		     "  \"user\": {\"uid\": 4294967296, \"gid\": 0}}}",
+		     "config.json:3:19: process.user.uid", NULL);
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ",\n\"mounts\": [{\"destination\": \"/x\", \"type\": \"tmpfs\",\n"
+		     "   \"options\": [\"nosuid\", \"bogus\"]}]}",
+		     "config.json:4:26: mounts[0].options[1]: unknown mount option \"bogus\"", NULL);
+}
+
+static void test_unknown_names(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     "\"capabilities\": {\"bounding\": [\"CAP_NOPE\"]}}}",
+		     "process.capabilities.bounding[0]", "unknown capability \"CAP_NOPE\"");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     "\"rlimits\": [{\"type\": \"RLIMIT_FOO\", \"soft\": 1, \"hard\": 1}]}}",
+		     "process.rlimits[0].type", "unknown rlimit \"RLIMIT_FOO\"");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"namespaces\": [{\"type\": \"moon\"}]}}",
+		     "linux.namespaces[0].type", "unknown namespace type \"moon\"");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"pid\"}]}}",
+		     "linux.namespaces[1].type", "given twice");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"rootfsPropagation\": \"sideways\"}}",
+		     "linux.rootfsPropagation", "unknown propagation");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"devices\": [{\"type\": \"x\", \"path\": \"/dev/x\"}]}}",
+		     "linux.devices[0].type", "unknown device type");
+}
+
+static void test_wrong_types_and_ranges(void **state)
+{
+	(void)state;
+	expect_error("[]", "config.json:1:1: (top): expected an object", NULL);
+	expect_error("{\"ociVersion\": 1}", "ociVersion: expected a string, got an integer", NULL);
+	expect_error("{\"ociVersion\": \"2.0.0\"}", "unsupported version", NULL);
+	expect_error("{\"ociVersion\": \"1.0.0\"}", "missing required field \"root\"", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": \"sh\", \"user\": {\"uid\": 0, \"gid\": 0}}}",
+		     "process.args: expected an array, got a string", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [], \"user\": {\"uid\": 0, \"gid\": 0}}}",
+		     "process.args", "at least the program");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"relative\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0}}}",
+		     "process.cwd", "not an absolute path");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 1.5, \"gid\": 0}}}",
+		     "process.user.uid", "expected an integer");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0}, \"oomScoreAdj\": 1001}}",
+		     "process.oomScoreAdj: expected an integer -1000..1000", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0}, \"env\": [\"NOEQUALS\"]}}",
+		     "process.env[0]", "NAME=VALUE");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     " \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 10, \"hard\": 5}]}}",
+		     "process.rlimits[0].soft", "above the hard limit");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hostname\": \"h\", " MINIMAL_LINUX "}",
+		     "hostname", "needs a new uts namespace");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"namespaces\": [{\"type\": \"user\"}]}}",
+		     "needs uidMappings and gidMappings", NULL);
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"cgroupsPath\": \"a/../../b\"}}",
+		     "linux.cgroupsPath", "must not contain");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"sysctl\": {\"../x\": \"1\"}, \"namespaces\": [{\"type\": \"network\"}]}}",
+		     "linux.sysctl", "not a sysctl name");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"mounts\": [{\"destination\": \"/x\"}]}",
+		     "mounts[0]", "needs a \"type\"");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"mounts\": [{\"destination\": \"/x\", \"type\": \"bind\"}]}",
+		     "mounts[0]", "needs a \"source\"");
+}
+
+static void test_syntax(void **state)
+{
+	(void)state;
+	expect_error("", "config.json:1:0:", NULL);
+	expect_error("{\"ociVersion\": \"1.2.0\", \"root\": {\"pa", "config.json:1:", NULL);
+	expect_error("{\"ociVersion\": \"1.2.0\",\n \"ociVersion\": \"1.2.0\"}", "config.json:2:", "duplicate object key");
+	expect_error("{\"ociVersion\": \"1.2.\xff\"}", "config.json:1:", "UTF-8");
+	expect_error("{\"a\": 1} trailing", "config.json:1:", NULL);
+}
+
+/* 100 000 levels of nesting: an error, not a stack overflow. */
+static void test_deep_nesting(void **state)
+{
+	const size_t depth = 100000;
+	char *text = husk_xmalloc(depth * 2 + 64);
+	struct husk_spec spec;
+	struct husk_err err;
+	size_t off = 0;
+	(void)state;
+
+	off += (size_t)sprintf(text, "{\"ociVersion\": \"1.2.0\", \"x\": ");
+	memset(text + off, '[', depth);
+	off += depth;
+	memset(text + off, ']', depth);
+	off += depth;
+	strcpy(text + off, "}");
+	assert_int_equal(parse(text, &spec, &err), -1);
+	assert_non_null(strstr(err.msg, "config.json:1:"));
+	assert_non_null(strstr(err.msg, "depth"));
+	free(text);
+}
+
+/* Every prefix of a valid config: an error or success, never a crash (ASan watches). */
+static void test_every_truncation(void **state)
+{
+	const char *text = MINIMAL_HEAD MINIMAL_PROCESS ", \"mounts\": [{\"destination\": \"/x\", \"type\": \"tmpfs\", \"options\": [\"ro\"]}], "
+		"\"linux\": {\"namespaces\": [{\"type\": \"mount\"}], \"uidMappings\": []}}";
+	size_t len = strlen(text);
+	(void)state;
+
+	for (size_t i = 0; i < len; i++) {
+		struct husk_spec spec;
+		struct husk_err err = {0};
+		char *copy = husk_xmalloc(i + 1);
+		memcpy(copy, text, i);
+		copy[i] = '\0';
+		if (husk_spec_parse("config.json", copy, i, &spec, &err) == 0)
+			husk_spec_free(&spec);
+		else
+			assert_true(strncmp(err.msg, "config.json:", 12) == 0);
+		free(copy);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_error_position),
+		cmocka_unit_test(test_unknown_names),
+		cmocka_unit_test(test_wrong_types_and_ranges),
+		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_every_truncation),
+	};
+	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
+}
