@@ -33,7 +33,8 @@ int husk_write_pid_file(const char *path, pid_t pid, struct husk_err *err)
 
 static pid_t clone3_into(unsigned long long flags, int cgroup_fd)
 {
-	struct clone_args args = {.flags = flags, .exit_signal = SIGCHLD};
+	/* with CLONE_PARENT the kernel takes the exit signal from the caller and refuses one here */
+	struct clone_args args = {.flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD};
 
 	if (cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;

@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# Namespaces: each new one is new, each joined one is the one named, PID 1, id maps, offsets.
+load helpers
+
+@test "the process is PID 1 of a new pid namespace" {
+	set_cmd 'echo $$; ps -o pid,comm | sed -n 2p'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[[ "${lines[1]}" == *1*ps* || "${lines[1]}" == *1*sh* ]]
+}
+
+@test "every namespace in the config is new, and the others are the host's" {
+	set_cmd 'for n in pid mnt uts ipc net cgroup user; do echo "$n $(readlink /proc/self/ns/$n)"; done'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	for n in pid mnt uts ipc net cgroup; do
+		inside=$(echo "$output" | awk -v n=$n '$1 == n {print $2}')
+		[ -n "$inside" ]
+		[ "$inside" != "$(readlink /proc/self/ns/$n)" ] || fail "$n namespace is the host's"
+	done
+	# user was not asked for: shared with the host
+	[ "$(echo "$output" | awk '$1 == "user" {print $2}')" = "$(readlink /proc/self/ns/user)" ]
+}
+
+@test "hostname and domainname are set in the new uts namespace" {
+	update_config '.hostname = "boxy" | .domainname = "example.test"'
+	set_cmd 'hostname; cat /proc/sys/kernel/domainname'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = boxy ]
+	[ "${lines[1]}" = example.test ]
+	[ "$(hostname)" != boxy ]
+}
+
+@test "a namespace given by path is joined" {
+	unshare --net --uts sleep 30 &
+	holder=$!
+	sleep 0.2
+	want_net=$(readlink /proc/$holder/ns/net)
+	want_uts=$(readlink /proc/$holder/ns/uts)
+	[ "$want_net" != "$(readlink /proc/self/ns/net)" ]
+	update_config --arg net /proc/$holder/ns/net --arg uts /proc/$holder/ns/uts \
+		'.linux.namespaces |= map(if .type == "network" then .path = $net elif .type == "uts" then .path = $uts else . end) | del(.hostname)'
+	set_cmd 'readlink /proc/self/ns/net; readlink /proc/self/ns/uts'
+	run husk run c1
+	kill $holder
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$want_net" ]
+	[ "${lines[1]}" = "$want_uts" ]
+}
+
+@test "a joined pid namespace: the process is not PID 1 and sees the holder" {
+	unshare --pid --fork --mount-proc sleep 30 &
+	holder=$!
+	sleep 0.3
+	child=$(pgrep -P $holder sleep)
+	update_config --arg p /proc/$child/ns/pid '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end)'
+	set_cmd 'echo $$; readlink /proc/self/ns/pid'
+	run husk run c1
+	expected=$(readlink /proc/$child/ns/pid)
+	kill $holder
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != 1 ]
+	[ "${lines[1]}" = "$expected" ]
+}
+
+@test "a namespace path of the wrong type is refused before anything is created" {
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/proc/self/ns/uts" else . end)'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'/proc/self/ns/uts is a uts namespace, not a network namespace'* ]]
+	[ ! -e "$STATE/c1" ]
+	update_config '.linux.namespaces |= map(if .type == "network" then .path = "/nonexistent/ns" else . end)'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'open network namespace /nonexistent/ns: No such file or directory'* ]]
+}
+
+@test "a new user namespace gets the configured uid and gid maps" {
+	# the mapped root is uid 100000 on the host: it must be able to reach its root
+	chmod 755 "$TEST_DIR" "$BUNDLE"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	set_cmd 'cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /root/made'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "$(echo "${lines[0]}" | tr -s ' ')" = " 0 100000 65536" ]
+	[ "$(echo "${lines[1]}" | tr -s ' ')" = " 0 100000 65536" ]
+	[ "${lines[2]}" = 0 ]
+	# root in the container is uid 100000 on the host
+	[ "$(stat -c %u "$BUNDLE/rootfs/root/made")" = 100000 ]
+}
+
+@test "a new time namespace applies the configured offsets" {
+	update_config '.linux.namespaces += [{"type": "time"}]
+		| .linux.timeOffsets = {"monotonic": {"secs": 86400, "nanosecs": 0}, "boottime": {"secs": 172800, "nanosecs": 0}}'
+	set_cmd 'readlink /proc/self/ns/time; cat /proc/self/timens_offsets; cut -d. -f1 /proc/uptime'
+	host_uptime=$(cut -d. -f1 /proc/uptime)
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/time)" ]
+	[[ "$output" == *"monotonic"*"86400"* ]]
+	[[ "$output" == *"boottime"*"172800"* ]]
+	# uptime follows boottime: two days more than the host's
+	[ "${lines[3]}" -ge $((host_uptime + 172800)) ]
+}
+
+@test "the cgroup namespace makes the container's cgroup its root" {
+	set_cmd 'cat /proc/self/cgroup'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	for line in "${lines[@]}"; do
+		[[ "$line" == *:/ ]] || fail "not at the root of its cgroup namespace: $line"
+	done
+}
