@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# The root filesystem: mounts, pivot, devices, masked and read-only paths, sysctl, and the
+# symlink tricks that must not reach the host.
+load helpers
+
+mountinfo_field() { # mount point -> "fstype options super-options"
+	awk -v mp="$1" '$5 == mp { for (i = 7; $i != "-"; i++); print $(i+1), $6, $(i+3) }'
+}
+
+@test "the root is pivoted: the host's files are not reachable, / is the bundle's root" {
+	touch "$BUNDLE/rootfs/marker-in-root"
+	set_cmd 'ls /marker-in-root && ! ls /work 2>/dev/null && cat /proc/self/mountinfo | wc -l'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	# only the container's own mounts: nothing of the host's mount table leaked in
+	[ "${lines[1]}" -lt 40 ]
+}
+
+@test "configured mounts land with their types and options" {
+	mkdir -p "$TEST_DIR/data" && echo hello > "$TEST_DIR/data/file"
+	update_config --arg src "$TEST_DIR/data" '.mounts += [
+		{"destination": "/data", "type": "bind", "source": $src, "options": ["rbind", "ro", "nosuid", "nodev"]},
+		{"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m", "mode=700", "noexec"]}]'
+	set_cmd 'cat /proc/self/mountinfo; cat /data/file; touch /data/x 2>&1; stat -c %a /scratch'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[[ "$(echo "$output" | mountinfo_field /proc)" == proc* ]]
+	[[ "$(echo "$output" | mountinfo_field /dev/pts)" == devpts*newinstance* || "$(echo "$output" | mountinfo_field /dev/pts)" == devpts*ptmxmode=666* ]]
+	[[ "$(echo "$output" | mountinfo_field /dev/mqueue)" == mqueue* ]]
+	[[ "$(echo "$output" | mountinfo_field /sys)" == "sysfs ro,"* ]]
+	data=$(echo "$output" | mountinfo_field /data)
+	[[ "$data" == *" ro,nosuid,nodev"* ]] || fail "/data: $data"
+	scratch=$(echo "$output" | mountinfo_field /scratch)
+	[[ "$scratch" == tmpfs*noexec*size=1024k* ]] || fail "/scratch: $scratch"
+	[[ "$output" == *hello* ]]
+	[[ "$output" == *"Read-only file system"* ]]
+	[ "${lines[-1]}" = 700 ]
+}
+
+@test "root.readonly makes / read-only but leaves tmpfs mounts writable" {
+	update_config '.root.readonly = true'
+	set_cmd 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok'
+	run husk run c1
+	[[ "$output" == *"Read-only file system"* ]]
+	[[ "$output" == *shm-ok* ]]
+	[ ! -e "$BUNDLE/rootfs/x" ]
+}
+
+@test "masked paths are empty and read-only paths cannot be written" {
+	# /proc/interrupts and /proc/timer_list are files (masked by /dev/null), /sys/firmware a
+	# directory (masked by an empty read-only tmpfs); all three are in the default spec
+	[ -s /proc/interrupts ] && [ -n "$(ls /sys/firmware)" ]
+	set_cmd 'wc -c < /proc/interrupts; wc -c < /proc/timer_list; ls /sys/firmware | wc -l; touch /sys/firmware/x 2>&1; echo 1 > /proc/sys/kernel/ostype 2>&1; true'
+	run husk run c1
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = 0 ]
+	[[ "${lines[3]}" == *"Read-only file system"* ]]
+	[[ "${lines[4]}" == *"Read-only file system"* ]]
+}
+
+@test "default devices and /dev symlinks exist; linux.devices are created with their mode" {
+	update_config '.linux.devices = [{"type": "c", "path": "/dev/fuse", "major": 10, "minor": 229, "fileMode": 384, "uid": 0, "gid": 0}]'
+	set_cmd 'for d in null zero full random urandom tty fuse; do stat -c "%n %F %t:%T %a" /dev/$d; done; for l in fd stdin ptmx; do readlink /dev/$l; done; echo x > /dev/null && echo null-ok'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/dev/null character special file 1:3 666" ]
+	[ "${lines[1]}" = "/dev/zero character special file 1:5 666" ]
+	[ "${lines[5]}" = "/dev/tty character special file 5:0 666" ]
+	[ "${lines[6]}" = "/dev/fuse character special file a:e5 600" ]
+	[ "${lines[7]}" = /proc/self/fd ]
+	[ "${lines[8]}" = /proc/self/fd/0 ]
+	[ "${lines[9]}" = pts/ptmx ]
+	[ "${lines[10]}" = null-ok ]
+}
+
+@test "sysctl values are written in the container's namespaces only" {
+	update_config '.linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.shmmax": "12345678"}'
+	set_cmd 'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax'
+	host_shmmax=$(cat /proc/sys/kernel/shmmax)
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 12345678 ]
+	[ "$(cat /proc/sys/kernel/shmmax)" = "$host_shmmax" ]
+}
+
+@test "an unknown sysctl fails create with its name" {
+	update_config '.linux.sysctl = {"net.nope.nothing": "1"}'
+	run_husk run c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"sysctl net.nope.nothing"*"No such file or directory"* ]]
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "--no-pivot switches root with MS_MOVE and chroot" {
+	set_cmd 'ls /bin/busybox >/dev/null && echo in-root'
+	run husk run --no-pivot c1
+	[ "$status" -eq 0 ]
+	[ "$output" = in-root ]
+}
+
+@test "a symlink in the rootfs cannot point a mount at the host" {
+	canary=$TEST_DIR/canary
+	mkdir -p "$canary"
+	# absolute and relative escapes, and a chain of them
+	ln -s "$canary" "$BUNDLE/rootfs/escape-abs"
+	ln -s ../../../../../../../.."$canary" "$BUNDLE/rootfs/escape-rel"
+	ln -s /escape-abs "$BUNDLE/rootfs/escape-chain"
+	update_config '.mounts += [
+		{"destination": "/escape-abs/a", "type": "tmpfs", "source": "tmpfs"},
+		{"destination": "/escape-rel/b", "type": "tmpfs", "source": "tmpfs"},
+		{"destination": "/escape-chain/c", "type": "tmpfs", "source": "tmpfs"}]'
+	set_cmd 'grep -c tmpfs /proc/self/mountinfo'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	# nothing was created or mounted in the host directory the links name
+	[ -z "$(ls -A "$canary")" ]
+	! grep -q "$canary" /proc/self/mountinfo
+	# the targets were made inside the root instead
+	[ -d "$BUNDLE/rootfs$canary/a" ]
+}
+
+@test "a procfs mount target swapped for a symlink still gets procfs inside the root" {
+	rm -rf "$BUNDLE/rootfs/proc"
+	ln -s /tmp "$BUNDLE/rootfs/proc"
+	set_cmd 'cat /proc/self/comm 2>/dev/null || ls /tmp/self >/dev/null && echo proc-inside'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *proc-inside* || "$output" == cat ]]
+	# and the host's /tmp got no procfs on it
+	! awk '$5 == "/tmp" && $9 == "proc"' /proc/self/mountinfo | grep -q .
+}
+
+@test "mounts do not propagate to the host, whatever rootfsPropagation says" {
+	update_config '.linux.rootfsPropagation = "rslave" | .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_cmd 'mount -t tmpfs none /tmp && echo mounted'
+	before=$(wc -l < /proc/self/mountinfo)
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "$(wc -l < /proc/self/mountinfo)" -eq "$before" ]
+}
