@@ -50,7 +50,11 @@ $(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
 
-unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%)
+unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%) $(BUILD)/husk-probe
+
+# run inside containers by the integration tests: static, as the test rootfs has no libc
+$(BUILD)/husk-probe: tests/probe/probe.c
+	$(CC) -O2 -Wall -static -o $@ $<
 
 check: deps
 	$(MAKE) all unit-build
