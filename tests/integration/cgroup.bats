@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# The container's cgroup: where it goes, that its processes are in it, and that it goes away.
+load helpers
+
+# husk's own cgroup directory in the hierarchy mounted at $1 (v1) or the unified one
+own_cgroup_dir() {
+	local mp=$1 ctrl
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+		echo "/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)"
+		return
+	fi
+	ctrl=$(awk -v mp="$mp" '$5 == mp { for (i = 7; $i != "-"; i++); print $(i+3) }' /proc/self/mountinfo | tr ',' '\n' | grep -vE '^(rw|ro|relatime|clone_children|noprefix|xattr)$' | paste -sd,)
+	echo "$mp$(awk -F: -v c="$ctrl" '$2 == c {print $3}' /proc/self/cgroup)" | sed 's|/$||'
+}
+
+cgroup_mounts() {
+	if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then echo /sys/fs/cgroup; return; fi
+	awk '$9 == "cgroup" {print $5}' /proc/self/mountinfo
+}
+
+@test "by default the container's cgroup is husk/<id> under husk's own cgroup, in every hierarchy" {
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	pid=$(husk state c1 | jq -r .pid)
+	for mp in $(cgroup_mounts); do
+		dir=$(own_cgroup_dir "$mp")/husk/c1
+		[ -d "$dir" ] || fail "no $dir"
+		grep -qx "$pid" "$dir/cgroup.procs" || fail "$pid is not in $dir"
+	done
+	husk delete --force c1
+	for mp in $(cgroup_mounts); do
+		[ ! -e "$(own_cgroup_dir "$mp")/husk/c1" ] || fail "left $(own_cgroup_dir "$mp")/husk/c1"
+		[ ! -e "$(own_cgroup_dir "$mp")/husk" ] || fail "left the empty husk parent in $mp"
+	done
+}
+
+@test "children of the init are in the cgroup too" {
+	set_cmd 'sleep 30 & exec sleep 31'
+	husk run --detach c1
+	sleep 0.2
+	dir=$(container_cgroup_dirs c1 | head -1)
+	[ "$(wc -l < "$dir/cgroup.procs")" -eq 2 ]
+	husk delete --force c1
+}
+
+@test "a relative cgroupsPath nests under husk's own cgroup; an absolute one starts at the root" {
+	update_config '.linux.cgroupsPath = "hk-test-rel/c1"'
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	mp=$(cgroup_mounts | head -1)
+	[ -d "$(own_cgroup_dir "$mp")/hk-test-rel/c1" ]
+	husk delete --force c1
+	# husk made hk-test-rel too, so it goes as well
+	[ ! -e "$(own_cgroup_dir "$mp")/hk-test-rel" ]
+	update_config '.linux.cgroupsPath = "/hk-test-abs/c2"'
+	husk run --detach c2
+	[ -d "$mp/hk-test-abs/c2" ]
+	husk delete --force c2
+	[ ! -e "$mp/hk-test-abs" ]
+}
+
+@test "a cgroup that already exists is refused, and is not removed" {
+	mp=$(cgroup_mounts | head -1)
+	mkdir -p "$(own_cgroup_dir "$mp")/hk-test-exists"
+	update_config '.linux.cgroupsPath = "hk-test-exists"'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"create cgroup"*"hk-test-exists: File exists"* ]]
+	[ -d "$(own_cgroup_dir "$mp")/hk-test-exists" ]
+	rmdir "$(own_cgroup_dir "$mp")/hk-test-exists"
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "a parent shared by two containers stays until the last one goes" {
+	set_cmd 'sleep 30'
+	husk run --detach c1
+	husk run --detach c2
+	mp=$(cgroup_mounts | head -1)
+	husk delete --force c1
+	[ -d "$(own_cgroup_dir "$mp")/husk/c2" ]
+	husk delete --force c2
+	[ ! -e "$(own_cgroup_dir "$mp")/husk" ]
+}
+
+@test "delete --force kills what the init left behind in the cgroup" {
+	# without a pid namespace of its own, the init's exit does not take its children along
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_cmd 'setsid sleep 100 & sleep 0.1; exit 0'
+	husk run --detach c1
+	dir=$(container_cgroup_dirs c1 | head -1)
+	for i in $(seq 50); do husk state c1 | grep -q stopped && break; sleep 0.05; done
+	# the orphan is still in the container's cgroup
+	[ "$(wc -l < "$dir/cgroup.procs")" -eq 1 ]
+	orphan=$(cat "$dir/cgroup.procs")
+	husk delete --force c1
+	[ ! -e "$dir" ]
+	for i in $(seq 50); do [ -e /proc/$orphan ] || break; grep -q '^State:.*Z' /proc/$orphan/status && break; sleep 0.05; done
+	! [ -e /proc/$orphan ] || grep -q '^State:.*Z' /proc/$orphan/status
+}
+
+@test "delete --force after a crash mid-create cleans the recorded cgroups" {
+	set_cmd 'sleep 30'
+	husk create c1
+	pid=$(husk state c1 | jq -r .pid)
+	dirs=$(container_cgroup_dirs c1)
+	# as if husk died before the container was ever started: state says creating
+	jq '.status = "creating" | .pid = 0' "$STATE/c1/state.json" > "$TEST_DIR/s" && mv "$TEST_DIR/s" "$STATE/c1/state.json"
+	husk delete --force c1
+	for d in $dirs; do [ ! -e "$d" ] || fail "left $d"; done
+	[ ! -e "$STATE/c1" ]
+	! [ -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status
+}

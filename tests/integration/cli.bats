@@ -1,0 +1,69 @@
+#!/usr/bin/env bats
+# The command line itself: the two faces of the binary, spec, features, global options.
+load helpers
+
+@test "husk-oci is husk oci" {
+	[ -L "$HUSK_BUILD/husk-oci" ]
+	[ "$("$HUSK_BUILD/husk-oci" --version)" = "$("$HUSK" oci --version)" ]
+	run "$HUSK_BUILD/husk-oci" --root "$STATE" list -q
+	[ "$status" -eq 0 ]
+	[[ "$("$HUSK" --version)" == "husk version "* ]]
+}
+
+@test "unknown verbs and bad flags are usage errors" {
+	run "$HUSK" oci frobnicate
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'husk: oci: unknown verb "frobnicate"'* ]]
+	run "$HUSK" oci --log-format yaml list
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'--log-format must be text or json'* ]]
+	run "$HUSK" oci --root "$STATE" create
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'expected exactly one container id'* ]]
+	run "$HUSK" oci --root "$STATE" create --preserve-fds=x c1
+	[ "$status" -eq 1 ]
+}
+
+@test "spec writes a config husk runs, and refuses to overwrite one" {
+	rm "$BUNDLE/config.json"
+	"$HUSK" oci spec --bundle "$BUNDLE"
+	jq -e '.process.noNewPrivileges and .root.readonly and (.process.capabilities.bounding | length == 14)' "$BUNDLE/config.json"
+	update_config '.process.args = ["true"]'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	run "$HUSK" oci spec --bundle "$BUNDLE"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"config.json (remove it first): File exists"* ]]
+}
+
+@test "spec --rootless maps the caller to root in a user namespace" {
+	rm "$BUNDLE/config.json"
+	"$HUSK" oci spec --rootless --bundle "$BUNDLE"
+	jq -e --argjson u "$(id -u)" '(.linux.namespaces | map(.type) | index("user")) and .linux.uidMappings[0].hostID == $u and .linux.uidMappings[0].size == 1' "$BUNDLE/config.json"
+	jq -e '[.mounts[].destination] | index("/sys/fs/cgroup") | not' "$BUNDLE/config.json"
+}
+
+@test "features is the runtime-spec features document" {
+	run "$HUSK" oci features
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.ociVersionMin == "1.0.0" and .ociVersionMax == "1.2.0"'
+	echo "$output" | jq -e '.linux.namespaces | index("pid") and index("time") and index("user")'
+	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")'
+	echo "$output" | jq -e '.mountOptions | index("rbind") and index("rro")'
+	echo "$output" | jq -e '.linux.cgroup.v1 and .linux.cgroup.v2'
+}
+
+@test "list with no containers prints the header only" {
+	run "$HUSK" oci --root "$STATE" list
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	run "$HUSK" oci --root "$STATE" list --format json
+	[ "$output" = "[]" ]
+}
+
+@test "container ids that could escape the state root are refused" {
+	run "$HUSK" oci --root "$STATE" create --bundle "$BUNDLE" ../evil
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'invalid container id "../evil"'* ]]
+	[ ! -e "$TEST_DIR/evil" ]
+}
