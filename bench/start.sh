@@ -23,7 +23,7 @@ trap 'rm -rf "$work"' EXIT
 "$husk" oci spec --bundle "$work/bundle"
 # one config for all three: the default namespaces (pid, net, ipc, uts, mount, cgroup),
 # masked and read-only paths, capabilities, no seccomp filter
-jq '.process.args = ["/bin/true"]' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
+jq '.process.args = ["/bin/true"] | .ociVersion = "1.0.2"' "$work/bundle/config.json" > "$work/c" && mv "$work/c" "$work/bundle/config.json"
 
 declare -A cmd times
 cmd[husk]="$husk oci --root $work/state-husk"
