@@ -215,3 +215,37 @@ load helpers
 	[ "$(jq -r .level "$TEST_DIR/log.json")" = error ]
 	[[ "$(jq -r .msg "$TEST_DIR/log.json")" == *'exec "/bin/nope"'* ]]
 }
+
+@test "--console-socket: the pty master goes to the socket, the slave is the process's terminal" {
+	update_config '.process.terminal = true | .process.consoleSize = {"height": 40, "width": 132}'
+	set_cmd 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; stty size; ls -l /dev/console | cut -c1'
+	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/console.sock" > "$TEST_DIR/console.out" &
+	receiver=$!
+	for i in $(seq 100); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.02; done
+	husk create --console-socket "$TEST_DIR/console.sock" c1
+	husk start c1
+	wait_stopped c1
+	wait $receiver || true
+	out=$(tr -d '\r' < "$TEST_DIR/console.out")
+	[[ "$out" == *"received /dev/pts/0 size 132x40"* ]] || fail "$out"
+	[[ "$out" == *"/dev/pts/0"*"stdio-is-tty"*"40 132"* ]] || fail "$out"
+	husk delete c1
+}
+
+@test "terminal: true without --console-socket is refused before anything is created" {
+	update_config '.process.terminal = true'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'--console-socket is required'* ]]
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "--preserve-fds passes fds 3.. to the container and closes the rest" {
+	set_cmd 'echo to-fd3 >&3; ls /proc/self/fd | sort -n | tr "\n" " "'
+	run bash -c "cd '$BUNDLE' && exec '$HUSK' oci --root '$STATE' run --preserve-fds 1 c1 3>'$TEST_DIR/fd3' 4>'$TEST_DIR/fd4'"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_DIR/fd3")" = to-fd3 ]
+	# 0-2, the preserved 3, and 4: the directory ls itself opens to list /proc/self/fd.
+	# Had the unpreserved 4 leaked in, ls's own fd would be 5.
+	[ "$output" = "0 1 2 3 4 " ]
+}
