@@ -69,15 +69,13 @@ int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err)
 
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...)
 {
-	char msg[512];
+	struct husk_err err = {0};
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "husk: %s: %s\n", g->command, msg);
-	log_line(g, "error", msg);
-	return 1;
+	return husk_cmd_fail(g, &err);
 }
 
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...)

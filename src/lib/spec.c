@@ -69,6 +69,22 @@ static int fail(struct ctx *c, const char *fmt, ...)
 	return husk_err_set(c->err, 0, "%s:%d:%d: %s: %s", c->file, line, col, depth ? where : "(top)", what);
 }
 
+/* fail() about obj's member key (which need not exist: then the position is obj's) */
+static int fail_key(struct ctx *c, const char *key, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_key(struct ctx *c, const char *key, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	push_key(c, key);
+	fail(c, "%s", what);
+	pop(c);
+	return -1;
+}
+
 static const char *type_name(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -205,6 +221,40 @@ static int get_string_array(struct ctx *c, json_t *obj, const char *key, bool re
 	return 1;
 }
 
+/* obj[key], an array of objects, into a calloc'ed array of elem_size elements, each filled by
+ * one(); the path names the element ("mounts[3]") while one() runs. */
+typedef int (*element_parser)(struct ctx *c, json_t *item, void *elem, size_t index, void *data);
+
+static int parse_object_array(struct ctx *c, json_t *obj, const char *key, size_t elem_size, void **out,
+			      size_t *n_out, element_parser one, void *data)
+{
+	json_t *arr, *item;
+	size_t i;
+	char *elems;
+	int rc = field(c, obj, key, JSON_ARRAY, false, &arr);
+
+	if (rc <= 0)
+		return rc;
+	*n_out = json_array_size(arr);
+	*out = elems = husk_xcalloc(*n_out, elem_size);
+	json_array_foreach(arr, i, item) {
+		push_index(c, i);
+		if (!json_is_object(item)) {
+			fail(c, "expected an object, got %s", type_name(item));
+			goto fail;
+		}
+		if (one(c, item, elems + i * elem_size, i, data) < 0)
+			goto fail;
+		pop(c);
+	}
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	pop(c);
+	return -1;
+}
+
 static bool is_absolute(const char *p)
 {
 	return p[0] == '/';
@@ -274,56 +324,24 @@ out:
 	return -1;
 }
 
-static int parse_rlimits(struct ctx *c, json_t *process, struct husk_process *p)
+static int parse_rlimit(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
 {
-	json_t *arr, *item;
-	size_t i;
-	int rc = field(c, process, "rlimits", JSON_ARRAY, false, &arr);
+	struct husk_rlimit *r = elem, *all = ((struct husk_process *)data)->rlimits;
+	const char *type = NULL;
 
-	if (rc <= 0)
-		return rc;
-	p->n_rlimits = json_array_size(arr);
-	p->rlimits = husk_xcalloc(p->n_rlimits, sizeof(*p->rlimits));
-	json_array_foreach(arr, i, item) {
-		struct husk_rlimit *r = &p->rlimits[i];
-		const char *type = NULL;
-		push_index(c, i);
-		if (!json_is_object(item)) {
-			fail(c, "expected an object, got %s", type_name(item));
-			goto fail;
-		}
-		if (get_string(c, item, "type", true, &type) < 0 || get_u64(c, item, "soft", true, &r->soft) < 0 ||
-		    get_u64(c, item, "hard", true, &r->hard) < 0)
-			goto fail;
-		r->resource = husk_rlimit_from_name(type);
-		if (r->resource < 0) {
-			push_key(c, "type");
-			fail(c, "unknown rlimit \"%s\"", type);
-			pop(c);
-			goto fail;
-		}
-		if (r->soft > r->hard) {
-			push_key(c, "soft");
-			fail(c, "soft limit %llu is above the hard limit %llu", (unsigned long long)r->soft,
-			     (unsigned long long)r->hard);
-			pop(c);
-			goto fail;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (p->rlimits[j].resource == r->resource) {
-				push_key(c, "type");
-				fail(c, "rlimit \"%s\" is given twice", type);
-				pop(c);
-				goto fail;
-			}
-		pop(c);
-	}
-	pop(c);
-	return 1;
-fail:
-	pop(c);
-	pop(c);
-	return -1;
+	if (get_string(c, item, "type", true, &type) < 0 || get_u64(c, item, "soft", true, &r->soft) < 0 ||
+	    get_u64(c, item, "hard", true, &r->hard) < 0)
+		return -1;
+	r->resource = husk_rlimit_from_name(type);
+	if (r->resource < 0)
+		return fail_key(c, "type", "unknown rlimit \"%s\"", type);
+	if (r->soft > r->hard)
+		return fail_key(c, "soft", "soft limit %llu is above the hard limit %llu", (unsigned long long)r->soft,
+				(unsigned long long)r->hard);
+	for (size_t j = 0; j < index; j++)
+		if (all[j].resource == r->resource)
+			return fail_key(c, "type", "rlimit \"%s\" is given twice", type);
+	return 0;
 }
 
 static int parse_user(struct ctx *c, json_t *process, struct husk_process *p)
@@ -401,9 +419,8 @@ static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
 	if (get_string_array(c, process, "args", true, &p->args, &p->n_args) < 0)
 		goto fail;
 	if (p->n_args == 0) {
-		push_key(c, "args");
-		fail(c, "must name at least the program to run");
-		goto fail_pop;
+		fail_key(c, "args", "must name at least the program to run");
+		goto fail;
 	}
 	if (get_string_array(c, process, "env", false, &p->env, &p->n_env) < 0)
 		goto fail;
@@ -419,11 +436,12 @@ static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
 	if (get_string(c, process, "cwd", true, &p->cwd) < 0)
 		goto fail;
 	if (!is_absolute(p->cwd)) {
-		push_key(c, "cwd");
-		fail(c, "\"%s\" is not an absolute path", p->cwd);
-		goto fail_pop;
+		fail_key(c, "cwd", "\"%s\" is not an absolute path", p->cwd);
+		goto fail;
 	}
-	if (parse_caps(c, process, p) < 0 || parse_rlimits(c, process, p) < 0 ||
+	if (parse_caps(c, process, p) < 0 ||
+	    parse_object_array(c, process, "rlimits", sizeof(struct husk_rlimit), (void **)&p->rlimits, &p->n_rlimits,
+			       parse_rlimit, p) < 0 ||
 	    get_bool(c, process, "noNewPrivileges", &p->no_new_privileges) < 0)
 		goto fail;
 	rc = get_int(c, process, "oomScoreAdj", false, -1000, 1000, &n);
@@ -500,156 +518,79 @@ fail:
 	return -1;
 }
 
-static int parse_mounts(struct ctx *c, json_t *root, struct husk_spec *spec)
+static int parse_mount(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
 {
-	json_t *arr, *item;
-	size_t i;
-	int rc = field(c, root, "mounts", JSON_ARRAY, false, &arr);
+	struct husk_mount *m = elem;
+	json_t *options;
+	int rc;
+	(void)index;
+	(void)data;
 
-	if (rc <= 0)
-		return rc;
-	spec->n_mounts = json_array_size(arr);
-	spec->mounts = husk_xcalloc(spec->n_mounts, sizeof(*spec->mounts));
-	json_array_foreach(arr, i, item) {
-		struct husk_mount *m = &spec->mounts[i];
-		json_t *options;
-		push_index(c, i);
-		if (!json_is_object(item)) {
-			fail(c, "expected an object, got %s", type_name(item));
-			goto fail;
-		}
-		if (get_string(c, item, "destination", true, &m->destination) < 0 ||
-		    get_string(c, item, "type", false, &m->type) < 0 ||
-		    get_string(c, item, "source", false, &m->source) < 0)
-			goto fail;
-		if (m->destination[0] == '\0') {
-			push_key(c, "destination");
-			fail(c, "must not be empty");
-			pop(c);
-			goto fail;
-		}
-		rc = field(c, item, "options", JSON_ARRAY, false, &options);
+	if (get_string(c, item, "destination", true, &m->destination) < 0 ||
+	    get_string(c, item, "type", false, &m->type) < 0 || get_string(c, item, "source", false, &m->source) < 0)
+		return -1;
+	if (m->destination[0] == '\0')
+		return fail_key(c, "destination", "must not be empty");
+	rc = field(c, item, "options", JSON_ARRAY, false, &options);
+	if (rc < 0)
+		return -1;
+	if (rc > 0) {
+		rc = parse_mount_options(c, options, m);
+		pop(c);
 		if (rc < 0)
-			goto fail;
-		if (rc > 0) {
-			if (parse_mount_options(c, options, m) < 0) {
-				pop(c);
-				goto fail;
-			}
-			pop(c);
-		}
-		if (m->type && strcmp(m->type, "bind") == 0)
-			m->flags |= MS_BIND;
-		if (!(m->flags & MS_BIND) && (m->type == NULL || m->type[0] == '\0')) {
-			fail(c, "a mount needs a \"type\" unless it is a bind mount");
-			goto fail;
-		}
-		if ((m->flags & MS_BIND) && m->source == NULL) {
-			fail(c, "a bind mount needs a \"source\"");
-			goto fail;
-		}
-		pop(c);
+			return -1;
 	}
-	pop(c);
-	return 1;
-fail:
-	pop(c);
-	pop(c);
-	return -1;
+	if (m->type && strcmp(m->type, "bind") == 0)
+		m->flags |= MS_BIND;
+	if (!(m->flags & MS_BIND) && (m->type == NULL || m->type[0] == '\0'))
+		return fail(c, "a mount needs a \"type\" unless it is a bind mount");
+	if ((m->flags & MS_BIND) && m->source == NULL)
+		return fail(c, "a bind mount needs a \"source\"");
+	return 0;
 }
 
-static int parse_idmaps(struct ctx *c, json_t *linux_obj, const char *key, struct husk_idmap **out, size_t *n_out)
+static int parse_idmap(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
 {
-	json_t *arr, *item;
-	size_t i;
-	int rc = field(c, linux_obj, key, JSON_ARRAY, false, &arr);
+	struct husk_idmap *m = elem;
+	long long n;
+	(void)index;
+	(void)data;
 
-	if (rc <= 0)
-		return rc;
-	*n_out = json_array_size(arr);
-	*out = husk_xcalloc(*n_out, sizeof(**out));
-	json_array_foreach(arr, i, item) {
-		long long n;
-		push_index(c, i);
-		if (!json_is_object(item)) {
-			fail(c, "expected an object, got %s", type_name(item));
-			goto fail;
-		}
-		if (get_int(c, item, "containerID", true, 0, UINT32_MAX, &n) < 0)
-			goto fail;
-		(*out)[i].container_id = (uint32_t)n;
-		if (get_int(c, item, "hostID", true, 0, UINT32_MAX, &n) < 0)
-			goto fail;
-		(*out)[i].host_id = (uint32_t)n;
-		if (get_int(c, item, "size", true, 1, UINT32_MAX, &n) < 0)
-			goto fail;
-		(*out)[i].size = (uint32_t)n;
-		pop(c);
-	}
-	pop(c);
-	return 1;
-fail:
-	pop(c);
-	pop(c);
-	return -1;
+	if (get_int(c, item, "containerID", true, 0, UINT32_MAX, &n) < 0)
+		return -1;
+	m->container_id = (uint32_t)n;
+	if (get_int(c, item, "hostID", true, 0, UINT32_MAX, &n) < 0)
+		return -1;
+	m->host_id = (uint32_t)n;
+	if (get_int(c, item, "size", true, 1, UINT32_MAX, &n) < 0)
+		return -1;
+	m->size = (uint32_t)n;
+	return 0;
 }
 
-static int parse_namespaces(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+static int parse_namespace(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
 {
-	json_t *arr, *item;
-	size_t i;
-	int rc = field(c, linux_obj, "namespaces", JSON_ARRAY, false, &arr);
+	struct husk_namespace *ns = elem;
+	struct husk_spec *spec = data;
+	const char *type = NULL;
+	(void)index;
 
-	if (rc <= 0)
-		return rc;
-	json_array_foreach(arr, i, item) {
-		struct husk_namespace *ns;
-		const char *type = NULL;
-		unsigned long flag;
-		push_index(c, i);
-		if (!json_is_object(item)) {
-			fail(c, "expected an object, got %s", type_name(item));
-			goto fail;
-		}
-		if (get_string(c, item, "type", true, &type) < 0)
-			goto fail;
-		flag = husk_namespace_from_name(type);
-		if (flag == 0) {
-			push_key(c, "type");
-			fail(c, "unknown namespace type \"%s\"", type);
-			pop(c);
-			goto fail;
-		}
-		if ((spec->ns_new | spec->ns_join) & flag) {
-			push_key(c, "type");
-			fail(c, "namespace \"%s\" is given twice", type);
-			pop(c);
-			goto fail;
-		}
-		ns = &spec->namespaces[spec->n_namespaces++];
-		ns->type = flag;
-		if (get_string(c, item, "path", false, &ns->path) < 0)
-			goto fail;
-		if (ns->path && ns->path[0] == '\0')
-			ns->path = NULL;
-		if (ns->path && !is_absolute(ns->path)) {
-			push_key(c, "path");
-			fail(c, "\"%s\" is not an absolute path", ns->path);
-			pop(c);
-			goto fail;
-		}
-		if (ns->path)
-			spec->ns_join |= flag;
-		else
-			spec->ns_new |= flag;
-		pop(c);
-	}
-	pop(c);
-	return 1;
-fail:
-	pop(c);
-	pop(c);
-	return -1;
+	if (get_string(c, item, "type", true, &type) < 0 || get_string(c, item, "path", false, &ns->path) < 0)
+		return -1;
+	ns->type = husk_namespace_from_name(type);
+	if (ns->type == 0)
+		return fail_key(c, "type", "unknown namespace type \"%s\"", type);
+	if ((spec->ns_new | spec->ns_join) & ns->type)
+		return fail_key(c, "type", "namespace \"%s\" is given twice", type);
+	if (ns->path && ns->path[0] == '\0')
+		ns->path = NULL;
+	if (ns->path && !is_absolute(ns->path))
+		return fail_key(c, "path", "\"%s\" is not an absolute path", ns->path);
+	if (ns->path)
+		spec->ns_join |= ns->type;
+	else
+		spec->ns_new |= ns->type;
+	return 0;
 }
 
 static int parse_time_offset(struct ctx *c, json_t *offsets, const char *key, struct husk_time_offset *t)
@@ -675,71 +616,43 @@ fail:
 	return -1;
 }
 
-static int parse_devices(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+static int parse_device(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
 {
-	json_t *arr, *item;
-	size_t i;
-	int rc = field(c, linux_obj, "devices", JSON_ARRAY, false, &arr);
+	struct husk_device *d = elem;
+	const char *type = NULL;
+	long long n = 0;
+	int rc;
+	(void)index;
+	(void)data;
 
-	if (rc <= 0)
-		return rc;
-	spec->n_devices = json_array_size(arr);
-	spec->devices = husk_xcalloc(spec->n_devices, sizeof(*spec->devices));
-	json_array_foreach(arr, i, item) {
-		struct husk_device *d = &spec->devices[i];
-		const char *type = NULL;
-		long long n;
-		push_index(c, i);
-		if (!json_is_object(item)) {
-			fail(c, "expected an object, got %s", type_name(item));
-			goto fail;
-		}
-		if (get_string(c, item, "type", true, &type) < 0 || get_string(c, item, "path", true, &d->path) < 0)
-			goto fail;
-		if (strlen(type) != 1 || !strchr("cbup", type[0])) {
-			push_key(c, "type");
-			fail(c, "unknown device type \"%s\" (expected c, b, u or p)", type);
-			pop(c);
-			goto fail;
-		}
-		d->type = type[0];
-		if (!is_absolute(d->path) || strcmp(d->path, "/dev") == 0 || strncmp(d->path, "/dev/", 5) != 0) {
-			push_key(c, "path");
-			fail(c, "\"%s\" is not a path under /dev", d->path);
-			pop(c);
-			goto fail;
-		}
-		if (d->type != 'p') {
-			if (get_int(c, item, "major", true, 0, 4095, &n) < 0)
-				goto fail;
-			d->major = n;
-			if (get_int(c, item, "minor", true, 0, 1048575, &n) < 0)
-				goto fail;
-			d->minor = n;
-		}
-		rc = get_int(c, item, "fileMode", false, 0, 07777, &n);
-		if (rc < 0)
-			goto fail;
-		d->has_mode = rc > 0;
-		d->mode = (uint32_t)n;
-		rc = get_int(c, item, "uid", false, 0, UINT32_MAX, &n);
-		if (rc < 0)
-			goto fail;
-		d->has_uid = rc > 0;
-		d->uid = (uint32_t)n;
-		rc = get_int(c, item, "gid", false, 0, UINT32_MAX, &n);
-		if (rc < 0)
-			goto fail;
-		d->has_gid = rc > 0;
-		d->gid = (uint32_t)n;
-		pop(c);
+	if (get_string(c, item, "type", true, &type) < 0 || get_string(c, item, "path", true, &d->path) < 0)
+		return -1;
+	if (strlen(type) != 1 || !strchr("cbup", type[0]))
+		return fail_key(c, "type", "unknown device type \"%s\" (expected c, b, u or p)", type);
+	d->type = type[0];
+	if (strncmp(d->path, "/dev/", 5) != 0 || d->path[5] == '\0')
+		return fail_key(c, "path", "\"%s\" is not a path under /dev", d->path);
+	if (d->type != 'p') {
+		if (get_int(c, item, "major", true, 0, 4095, &n) < 0)
+			return -1;
+		d->major = n;
+		if (get_int(c, item, "minor", true, 0, 1048575, &n) < 0)
+			return -1;
+		d->minor = n;
 	}
-	pop(c);
-	return 1;
-fail:
-	pop(c);
-	pop(c);
-	return -1;
+	if ((rc = get_int(c, item, "fileMode", false, 0, 07777, &n)) < 0)
+		return -1;
+	d->has_mode = rc > 0;
+	d->mode = (uint32_t)n;
+	if ((rc = get_int(c, item, "uid", false, 0, UINT32_MAX, &n)) < 0)
+		return -1;
+	d->has_uid = rc > 0;
+	d->uid = (uint32_t)n;
+	if ((rc = get_int(c, item, "gid", false, 0, UINT32_MAX, &n)) < 0)
+		return -1;
+	d->has_gid = rc > 0;
+	d->gid = (uint32_t)n;
+	return 0;
 }
 
 static int parse_path_list(struct ctx *c, json_t *linux_obj, const char *key, const char ***out, size_t *n)
@@ -822,10 +735,14 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 		return -1;
 	if (rc == 0)
 		return 0;
-	if (parse_namespaces(c, linux_obj, spec) < 0 ||
-	    parse_idmaps(c, linux_obj, "uidMappings", &spec->uid_mappings, &spec->n_uid_mappings) < 0 ||
-	    parse_idmaps(c, linux_obj, "gidMappings", &spec->gid_mappings, &spec->n_gid_mappings) < 0 ||
-	    parse_devices(c, linux_obj, spec) < 0 ||
+	if (parse_object_array(c, linux_obj, "namespaces", sizeof(struct husk_namespace), (void **)&spec->namespaces,
+			       &spec->n_namespaces, parse_namespace, spec) < 0 ||
+	    parse_object_array(c, linux_obj, "uidMappings", sizeof(struct husk_idmap), (void **)&spec->uid_mappings,
+			       &spec->n_uid_mappings, parse_idmap, NULL) < 0 ||
+	    parse_object_array(c, linux_obj, "gidMappings", sizeof(struct husk_idmap), (void **)&spec->gid_mappings,
+			       &spec->n_gid_mappings, parse_idmap, NULL) < 0 ||
+	    parse_object_array(c, linux_obj, "devices", sizeof(struct husk_device), (void **)&spec->devices,
+			       &spec->n_devices, parse_device, NULL) < 0 ||
 	    get_string(c, linux_obj, "cgroupsPath", false, &spec->cgroups_path) < 0 ||
 	    parse_path_list(c, linux_obj, "maskedPaths", &spec->masked_paths, &spec->n_masked_paths) < 0 ||
 	    parse_path_list(c, linux_obj, "readonlyPaths", &spec->readonly_paths, &spec->n_readonly_paths) < 0 ||
@@ -845,9 +762,7 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 		pop(c);
 	}
 	if (spec->cgroups_path && has_dotdot(spec->cgroups_path)) {
-		push_key(c, "cgroupsPath");
-		fail(c, "\"%s\" must not contain \"..\"", spec->cgroups_path);
-		pop(c);
+		fail_key(c, "cgroupsPath", "\"%s\" must not contain \"..\"", spec->cgroups_path);
 		goto fail;
 	}
 	if (propagation) {
@@ -856,9 +771,7 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 			if (strcmp(propagation, propagations[i].name) == 0)
 				break;
 		if (i == ARRAY_SIZE(propagations)) {
-			push_key(c, "rootfsPropagation");
-			fail(c, "unknown propagation \"%s\"", propagation);
-			pop(c);
+			fail_key(c, "rootfsPropagation", "unknown propagation \"%s\"", propagation);
 			goto fail;
 		}
 		spec->rootfs_propagation = propagations[i].flags;
@@ -877,12 +790,10 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 
 	c->depth = 0;
 	if (spec->hostname && spec->hostname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
-		push_key(c, "hostname");
-		return fail(c, "setting the hostname needs a new uts namespace");
+		return fail_key(c, "hostname", "setting the hostname needs a new uts namespace");
 	}
 	if (spec->domainname && spec->domainname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
-		push_key(c, "domainname");
-		return fail(c, "setting the domainname needs a new uts namespace");
+		return fail_key(c, "domainname", "setting the domainname needs a new uts namespace");
 	}
 	if (json_object_get(root, "linux") == NULL)
 		return 0;
@@ -892,12 +803,10 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	if (!new_user && (spec->n_uid_mappings || spec->n_gid_mappings))
 		return fail(c, "uidMappings and gidMappings need a new user namespace");
 	if ((spec->time_monotonic.set || spec->time_boottime.set) && !(spec->ns_new & CLONE_NEWTIME)) {
-		push_key(c, "timeOffsets");
-		return fail(c, "time offsets need a new time namespace");
+		return fail_key(c, "timeOffsets", "time offsets need a new time namespace");
 	}
 	if (spec->n_sysctl && !(spec->ns_new & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS))) {
-		push_key(c, "sysctl");
-		return fail(c, "namespaced sysctls need a new network, ipc or uts namespace");
+		return fail_key(c, "sysctl", "namespaced sysctls need a new network, ipc or uts namespace");
 	}
 	return 0;
 }
@@ -936,7 +845,9 @@ int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_
 	pop(&c);
 	if (get_string(&c, spec->json, "hostname", false, &spec->hostname) < 0 ||
 	    get_string(&c, spec->json, "domainname", false, &spec->domainname) < 0 ||
-	    parse_process(&c, spec->json, &spec->process) < 0 || parse_mounts(&c, spec->json, spec) < 0 ||
+	    parse_process(&c, spec->json, &spec->process) < 0 ||
+	    parse_object_array(&c, spec->json, "mounts", sizeof(struct husk_mount), (void **)&spec->mounts,
+			       &spec->n_mounts, parse_mount, NULL) < 0 ||
 	    parse_linux(&c, spec->json, spec) < 0)
 		goto fail;
 	rc = field(&c, spec->json, "annotations", JSON_OBJECT, false, &spec->annotations);
@@ -975,6 +886,7 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->uid_mappings);
 	free(spec->gid_mappings);
 	free(spec->devices);
+	free(spec->namespaces);
 	free(spec->masked_paths);
 	free(spec->readonly_paths);
 	free(spec->sysctl_keys);

@@ -83,7 +83,7 @@ struct husk_spec {
 	const char *hostname, *domainname;
 	struct husk_mount *mounts;
 	size_t n_mounts;
-	struct husk_namespace namespaces[8];
+	struct husk_namespace *namespaces;
 	size_t n_namespaces;
 	unsigned long ns_new, ns_join; /* CLONE_NEW* masks */
 	struct husk_idmap *uid_mappings, *gid_mappings;
