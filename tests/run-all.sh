@@ -40,5 +40,26 @@ for f in ${BATS_FILES:-tests/integration/*.bats}; do
 	fi
 	passed=$((passed + p)); failed=$((failed + fl))
 done
+# the cgroup v2 path, in a qemu guest (this host is cgroup v1); not from inside that guest
+if [ -z "${SKIP_VM:-}" ]; then
+	if [ -x ../shared/vm/run-in-vm.sh ]; then
+		make --no-print-directory check-cgroup2 > "$log/cgroup2-vm.log" 2>&1
+		rc=$?
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/cgroup2-vm.log" | tail -1)
+		if [ -n "$line" ]; then
+			p=${line%% passed*}; fl=${line#*passed, }; fl=${fl%% failed}
+		else
+			p=0; fl=1
+		fi
+		echo "cgroup v2 (qemu guest): $p passed, $fl failed"
+		if [ "$fl" -gt 0 ] || [ $rc -ne 0 ]; then
+			[ "$fl" -gt 0 ] || fl=1
+			tail -40 "$log/cgroup2-vm.log"
+		fi
+		passed=$((passed + p)); failed=$((failed + fl))
+	else
+		echo "cgroup v2 (qemu guest): skipped: ../shared/vm/run-in-vm.sh is not beside this checkout"
+	fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
