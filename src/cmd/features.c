@@ -14,7 +14,6 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 {
 	json_t *doc, *mount_opts = json_array(), *nss = json_array(), *caps = json_array();
 	const char *name;
-	(void)g;
 	(void)argc;
 	(void)argv;
 
@@ -35,14 +34,21 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 		if (strncmp(upper, "CAP_", 4) == 0)
 			json_array_append_new(caps, json_string(upper));
 	}
-	doc = json_pack("{s:s, s:s, s:[], s:o, s:{s:o, s:o, s:{s:b, s:b, s:b, s:b, s:b}, s:{s:b}, s:{s:b},"
-			" s:{s:b}, s:{s:b}, s:{s:b}}, s:{s:s, s:s}}",
-			"ociVersionMin", "1.0.0", "ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts,
-			"linux", "namespaces", nss, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd", 0,
-			"systemdUser", 0, "rdma", 0, "seccomp", "enabled", 0, "apparmor", "enabled", 0, "selinux",
-			"enabled", 0, "intelRdt", "enabled", 0, "mountExtensions", "enabled", 0,
+	/* built in steps: one json_pack for the whole document fails as a whole, silently */
+	json_t *cgroup = json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0);
+	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
+				      "namespaces", nss, "capabilities", caps, "cgroup", cgroup,
+				      "seccomp", "enabled", 0, "apparmor", "enabled", 0, "selinux", "enabled", 0,
+				      "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 0);
+	doc = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
+			"ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts, "linux", linux_obj,
 			"annotations", "io.github.husk.version", HUSK_VERSION, "io.github.husk.systemd-cgroup",
 			"cgroupsPath in the systemd form is not supported yet");
+	if (!cgroup || !linux_obj || !doc) {
+		struct husk_err err = {0};
+		husk_err_set(&err, 0, "internal error: cannot build the features document");
+		return husk_cmd_fail(g, &err);
+	}
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(doc);

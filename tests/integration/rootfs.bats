@@ -37,6 +37,19 @@ mountinfo_field() { # mount point -> "fstype options super-options"
 	[ "${lines[-1]}" = 700 ]
 }
 
+@test "a mount's propagation option is applied to it" {
+	mkdir -p "$TEST_DIR/shared" "$TEST_DIR/private"
+	update_config --arg s "$TEST_DIR/shared" --arg p "$TEST_DIR/private" '.mounts += [
+		{"destination": "/shared", "type": "bind", "source": $s, "options": ["rbind", "rshared"]},
+		{"destination": "/private", "type": "bind", "source": $p, "options": ["rbind", "rprivate"]}]'
+	set_cmd 'cat /proc/self/mountinfo'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	# the optional fields (7th on) name the peer group of a shared mount
+	echo "$output" | awk '$5 == "/shared"' | grep -q ' shared:[0-9]'
+	! echo "$output" | awk '$5 == "/private"' | grep -q ' shared:\| master:'
+}
+
 @test "root.readonly makes / read-only but leaves tmpfs mounts writable" {
 	update_config '.root.readonly = true'
 	set_cmd 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok'
