@@ -239,8 +239,6 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 	}
 	if (bind && (flags & ~MS_SILENT) && remount_bind(mounted, flags, m->destination, err) < 0)
 		return -1;
-	if (m->propagation && mount_at_fd(NULL, mounted, NULL, m->propagation, NULL, m->destination, err) < 0)
-		return -1;
 	if (m->attr_set || m->attr_clr) {
 		struct mount_attr attr = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
 		if (syscall(SYS_mount_setattr, mounted, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
@@ -445,12 +443,33 @@ static int readonly_path(int rootfd, const char *path, struct husk_err *err)
 	return remount_bind(mounted, MS_RDONLY, path, err);
 }
 
+/* After the switch: the old root was made rslave recursively before it was detached, and
+ * pivot_root stacked it on the new root, so that reached the container's mounts too. The
+ * propagation the config asks for is set only now: the root's, then each mount's. */
+static int apply_propagation(int rootfd, const struct husk_spec *spec, struct husk_err *err)
+{
+	if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
+		return husk_err_sys(err, "set rootfsPropagation of /");
+	for (size_t i = 0; i < spec->n_mounts; i++) {
+		const struct husk_mount *m = &spec->mounts[i];
+		_cleanup_close_ int fd = -1;
+		if (!m->propagation)
+			continue;
+		fd = husk_open_in_root(rootfd, m->destination, O_PATH, err);
+		if (fd < 0 || mount_at_fd(NULL, fd, NULL, m->propagation, NULL, m->destination, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err)
 {
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 	if (rootfd < 0)
 		return husk_err_sys(err, "open /");
+	if (apply_propagation(rootfd, spec, err) < 0)
+		return -1;
 	if (spec->n_sysctl) {
 		_cleanup_close_ int procfd = husk_open_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, err);
 		struct statfs sfs;
