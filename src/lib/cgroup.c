@@ -235,6 +235,14 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 	return 0;
 }
 
+int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (access(cg->h[i].dir, F_OK) == 0)
+			return husk_err_set(err, EEXIST, "create cgroup %s: it exists already, and is not husk's", cg->h[i].dir);
+	return 0;
+}
+
 int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err)
 {
 	for (size_t i = 0; i < cg->n; i++) {

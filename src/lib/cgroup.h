@@ -36,6 +36,10 @@ struct husk_cgroup {
  * absolute ones start at each hierarchy's root). Nothing is created. */
 int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const char *id, struct husk_err *err);
 
+/* Refuse a container cgroup that exists already, before anything is recorded or made:
+ * husk neither joins nor removes a cgroup it did not create. */
+int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err);
+
 /* Make the directories (recording each in cg->created as it goes, so a failure half way can
  * be undone) and open what the init needs to join them. */
 int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err);

@@ -142,19 +142,23 @@ static char *owner_name(void)
 	return husk_xstrdup(pw ? pw->pw_name : "");
 }
 
-/* Undo a create that failed half way: its init, its cgroups, its state directory. */
+/* Undo a create that failed half way: its init, the cgroups husk made, its state directory.
+ * Only leaves husk created are emptied: a leaf that was there before is not the container's. */
 static void abandon(const char *root, const char *id, pid_t pid, struct husk_cgroup *cg)
 {
 	struct husk_err ignored = {0};
 	char **leaves = husk_xcalloc(cg->n + 1, sizeof(char *));
+	size_t n = 0;
 
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
 	for (size_t i = 0; i < cg->n; i++)
-		leaves[i] = cg->h[i].dir;
-	husk_cgroup_destroy(leaves, cg->n, cg->created, cg->n_created, true, &ignored);
+		for (size_t j = 0; j < cg->n_created; j++)
+			if (strcmp(cg->h[i].dir, cg->created[j]) == 0)
+				leaves[n++] = cg->h[i].dir;
+	husk_cgroup_destroy(leaves, n, cg->created, cg->n_created, true, &ignored);
 	free(leaves);
 	husk_state_remove(root, id, &ignored);
 }
@@ -234,7 +238,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
-	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0)
+	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0 || husk_cgroup_check_new(&cg, err) < 0)
 		goto out;
 
 	if (husk_state_create(o->root, o->id, &lock_fd, err) < 0)

@@ -59,15 +59,23 @@ cgroup_mounts() {
 	[ ! -e "$mp/hk-test-abs" ]
 }
 
-@test "a cgroup that already exists is refused, and is not removed" {
+@test "a cgroup that already exists is refused, and neither it nor its processes are touched" {
 	mp=$(cgroup_mounts | head -1)
-	mkdir -p "$(own_cgroup_dir "$mp")/hk-test-exists"
+	theirs=$(own_cgroup_dir "$mp")/hk-test-exists
+	mkdir -p "$theirs"
+	sleep 30 &
+	bystander=$!
+	echo $bystander > "$theirs/cgroup.procs"
 	update_config '.linux.cgroupsPath = "hk-test-exists"'
 	run_husk create c1
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"create cgroup"*"hk-test-exists: File exists"* ]]
-	[ -d "$(own_cgroup_dir "$mp")/hk-test-exists" ]
-	rmdir "$(own_cgroup_dir "$mp")/hk-test-exists"
+	[[ "$stderr" == *"create cgroup"*"hk-test-exists: it exists already, and is not husk's: File exists"* ]]
+	[ -d "$theirs" ]
+	kill -0 $bystander
+	grep -qx $bystander "$theirs/cgroup.procs"
+	kill $bystander
+	wait $bystander || true
+	rmdir "$theirs"
 	[ ! -e "$STATE/c1" ]
 }
 
