@@ -180,6 +180,8 @@ static int setup(struct husk_init_ctx *ctx, char **program, struct husk_err *err
 		return husk_err_sys(err, "create a session keyring");
 	if (set_oom_score_adj(p, err) < 0)
 		return -1;
+	if (chdir(ctx->bundle) < 0)
+		return husk_err_sys(err, "chdir to the bundle %s", ctx->bundle);
 
 	struct husk_rootfs_opts ropts = {
 		.rootfs = ctx->rootfs,

@@ -10,6 +10,7 @@
 
 struct husk_init_ctx {
 	const struct husk_spec *spec;
+	const char *bundle;     /* relative paths in the config (bind sources) start here */
 	const char *rootfs;
 	struct husk_cgroup *cgroup;
 	const struct husk_ns_joins *joins;

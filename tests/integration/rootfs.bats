@@ -50,6 +50,16 @@ mountinfo_field() { # mount point -> "fstype options super-options"
 	! echo "$output" | awk '$5 == "/private"' | grep -q ' shared:\| master:'
 }
 
+@test "a relative bind source is taken from the bundle directory" {
+	mkdir -p "$BUNDLE/shared-data" && echo from-bundle > "$BUNDLE/shared-data/f"
+	update_config '.mounts += [{"destination": "/mnt", "type": "bind", "source": "shared-data", "options": ["rbind"]}]'
+	set_cmd 'cat /mnt/f'
+	# from somewhere else than the bundle
+	run bash -c "cd / && '$HUSK' oci --root '$STATE' run --bundle '$BUNDLE' c1"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-bundle ]
+}
+
 @test "root.readonly makes / read-only but leaves tmpfs mounts writable" {
 	update_config '.root.readonly = true'
 	set_cmd 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok'
