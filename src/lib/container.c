@@ -238,12 +238,15 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
-	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0 || husk_cgroup_check_new(&cg, err) < 0)
+	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0)
 		goto out;
 
+	/* the id first: "already exists" must name the container, not its cgroup */
 	if (husk_state_create(o->root, o->id, &lock_fd, err) < 0)
 		goto out;
 	claimed = true;
+	if (husk_cgroup_check_new(&cg, err) < 0)
+		goto out;
 	st.id = husk_xstrdup(o->id);
 	st.bundle = husk_xstrdup(bundle);
 	st.created = husk_timestamp_now();

@@ -795,9 +795,25 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	if (spec->domainname && spec->domainname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
 		return fail_key(c, "domainname", "setting the domainname needs a new uts namespace");
 	}
+	/* asked-for protections husk cannot give yet are refused, never skipped: a container
+	 * must not run unconfined because its seccomp filter or label was quietly dropped */
+	if (spec->process.apparmor_profile && spec->process.apparmor_profile[0]) {
+		push_key(c, "process");
+		return fail_key(c, "apparmorProfile", "AppArmor profiles are not supported by husk yet");
+	}
+	if (spec->process.selinux_label && spec->process.selinux_label[0]) {
+		push_key(c, "process");
+		return fail_key(c, "selinuxLabel", "SELinux labels are not supported by husk yet");
+	}
+	if (json_object_size(json_object_get(root, "hooks")) > 0)
+		return fail_key(c, "hooks", "hooks are not supported by husk yet");
 	if (json_object_get(root, "linux") == NULL)
 		return 0;
 	push_key(c, "linux");
+	if (json_object_get(json_object_get(root, "linux"), "seccomp"))
+		return fail_key(c, "seccomp", "seccomp filters are not supported by husk yet");
+	if (spec->mount_label && spec->mount_label[0])
+		return fail_key(c, "mountLabel", "SELinux mount labels are not supported by husk yet");
 	if (new_user && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fail(c, "a new user namespace needs uidMappings and gidMappings");
 	if (!new_user && (spec->n_uid_mappings || spec->n_gid_mappings))

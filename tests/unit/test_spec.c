@@ -173,6 +173,18 @@ static void test_wrong_types_and_ranges(void **state)
 		     "mounts[0]", "needs a \"source\"");
 }
 
+/* What husk cannot apply yet is refused, not skipped. */
+static void test_unsupported_protections_refused(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\"}}}",
+		     "linux.seccomp", "not supported by husk yet");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     " \"apparmorProfile\": \"docker-default\"}}", "process.apparmorProfile", "not supported");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}}",
+		     "hooks", "not supported by husk yet");
+}
+
 static void test_syntax(void **state)
 {
 	(void)state;
@@ -235,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_error_position),
 		cmocka_unit_test(test_unknown_names),
 		cmocka_unit_test(test_wrong_types_and_ranges),
+		cmocka_unit_test(test_unsupported_protections_refused),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_every_truncation),
