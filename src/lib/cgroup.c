@@ -273,6 +273,77 @@ int husk_cgroup_join_self(struct husk_cgroup *cg, struct husk_err *err)
 	return 0;
 }
 
+static void add_line(struct husk_device_line **lines, size_t *n, bool allow, char type, int64_t major,
+		     int64_t minor, const char *access)
+{
+	char maj[24] = "*", min[24] = "*";
+	struct husk_device_line *l;
+
+	if (major >= 0)
+		snprintf(maj, sizeof(maj), "%lld", (long long)major);
+	if (minor >= 0)
+		snprintf(min, sizeof(min), "%lld", (long long)minor);
+	*lines = husk_xrealloc(*lines, (*n + 1) * sizeof(**lines));
+	l = &(*lines)[(*n)++];
+	l->allow = allow;
+	snprintf(l->text, sizeof(l->text), "%c %s:%s %s", type, maj, min, access);
+}
+
+void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_line **lines, size_t *n)
+{
+	/* the spec's default devices (null, zero, full, random, urandom, tty, console, ptmx) */
+	static const struct { int major, minor; } defaults[] = {
+		{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2},
+	};
+
+	*lines = NULL;
+	*n = 0;
+	add_line(lines, n, false, 'a', -1, -1, "rwm");
+	for (size_t i = 0; i < spec->n_device_rules; i++) {
+		const struct husk_device_rule *r = &spec->device_rules[i];
+		add_line(lines, n, r->allow, r->type, r->major, r->minor, r->access);
+	}
+	add_line(lines, n, true, 'c', -1, -1, "m");
+	add_line(lines, n, true, 'b', -1, -1, "m");
+	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
+		add_line(lines, n, true, 'c', defaults[i].major, defaults[i].minor, "rwm");
+	add_line(lines, n, true, 'c', 136, -1, "rwm"); /* /dev/pts/N */
+	for (size_t i = 0; i < spec->n_devices; i++) {
+		const struct husk_device *d = &spec->devices[i];
+		if (d->type != 'p') /* fifos are not devices to the cgroup */
+			add_line(lines, n, true, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm");
+	}
+}
+
+int husk_cgroup_apply_devices(const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
+{
+	_cleanup_free_ struct husk_device_line *lines = NULL;
+	const struct husk_cgroup_hier *h = NULL;
+	_cleanup_close_ int allow = -1, deny = -1;
+	size_t n;
+
+	for (size_t i = 0; i < cg->n && !cg->v2; i++)
+		if (strcmp(cg->h[i].controllers, "devices") == 0)
+			h = &cg->h[i];
+	if (!h)
+		return 0;
+	{
+		_cleanup_free_ char *a = husk_xasprintf("%s/devices.allow", h->dir);
+		_cleanup_free_ char *d = husk_xasprintf("%s/devices.deny", h->dir);
+		allow = open(a, O_WRONLY | O_CLOEXEC);
+		deny = open(d, O_WRONLY | O_CLOEXEC);
+		if (allow < 0 || deny < 0)
+			return husk_err_sys(err, "open the devices cgroup files in %s", h->dir);
+	}
+	husk_cgroup_device_lines(spec, &lines, &n);
+	/* one rule per write(): the kernel parses a single rule each time */
+	for (size_t i = 0; i < n; i++)
+		if (write(lines[i].allow ? allow : deny, lines[i].text, strlen(lines[i].text)) < 0)
+			return husk_err_sys(err, "devices cgroup %s: %s \"%s\"", h->dir,
+					    lines[i].allow ? "allow" : "deny", lines[i].text);
+	return 0;
+}
+
 void husk_cgroup_close_fds(struct husk_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n_attach_fds; i++)

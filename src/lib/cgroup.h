@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "spec.h"
 
 #define HUSK_CGROUP_MAX_HIER 16
 
@@ -48,6 +49,21 @@ int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err);
  * husk_cgroup_create (a single-threaded task moving itself through v1 "tasks" avoids the
  * RCU grace period a write of another pid into cgroup.procs waits for). */
 int husk_cgroup_join_self(struct husk_cgroup *cg, struct husk_err *err);
+
+/* One line for a v1 devices.allow / devices.deny file. */
+struct husk_device_line {
+	bool allow;
+	char text[48];          /* "c 1:3 rwm", "a *:* rwm" */
+};
+
+/* The device rules of a container, in the order they are applied: deny everything, the
+ * config's linux.resources.devices, then what is always permitted (mknod of any node, the
+ * spec's default devices, /dev/pts, and each linux.devices node). Pure; *lines is malloc'ed. */
+void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_line **lines, size_t *n);
+
+/* cgroup v1: write those rules into the container's devices cgroup, before its init joins.
+ * On cgroup v2 this takes an eBPF device program, which husk does not load yet. */
+int husk_cgroup_apply_devices(const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
 
 /* Close the fds husk_cgroup_create opened. */
 void husk_cgroup_close_fds(struct husk_cgroup *cg);

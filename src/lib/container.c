@@ -257,6 +257,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	if (husk_state_write(lock_fd, &st, err) < 0 || husk_cgroup_create(&cg, err) < 0)
 		goto out;
 	state_cgroups(&st, &cg, false);
+	if (husk_cgroup_apply_devices(&cg, &spec, err) < 0)
+		goto out;
 
 	if (!o->run) {
 		if (mkfifoat(lock_fd, EXEC_FIFO, 0600) < 0) {

@@ -655,6 +655,38 @@ static int parse_device(struct ctx *c, json_t *item, void *elem, size_t index, v
 	return 0;
 }
 
+static int parse_device_rule(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_device_rule *r = elem;
+	const char *type = "a", *access = "rwm";
+	long long n;
+	int rc;
+	(void)index;
+	(void)data;
+
+	if (!json_is_boolean(json_object_get(item, "allow")))
+		return fail_key(c, "allow", "expected a boolean");
+	r->allow = json_is_true(json_object_get(item, "allow"));
+	if (get_string(c, item, "type", false, &type) < 0 || get_string(c, item, "access", false, &access) < 0)
+		return -1;
+	if (strlen(type) != 1 || !strchr("acb", type[0]))
+		return fail_key(c, "type", "unknown device type \"%s\" (expected a, c or b)", type);
+	r->type = type[0];
+	if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
+		return fail_key(c, "access", "\"%s\" is not made of r, w and m", access);
+	strcpy(r->access, *access ? access : "rwm");
+	r->major = r->minor = -1;
+	if ((rc = get_int(c, item, "major", false, -1, 4095, &n)) < 0)
+		return -1;
+	if (rc > 0)
+		r->major = n;
+	if ((rc = get_int(c, item, "minor", false, -1, 1048575, &n)) < 0)
+		return -1;
+	if (rc > 0)
+		r->minor = n;
+	return 0;
+}
+
 static int parse_path_list(struct ctx *c, json_t *linux_obj, const char *key, const char ***out, size_t *n)
 {
 	int rc = get_string_array(c, linux_obj, key, false, out, n);
@@ -727,7 +759,7 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 		{"rslave", MS_SLAVE | MS_REC}, {"runbindable", MS_UNBINDABLE | MS_REC}, {"shared", MS_SHARED},
 		{"slave", MS_SLAVE}, {"unbindable", MS_UNBINDABLE},
 	};
-	json_t *linux_obj, *offsets;
+	json_t *linux_obj, *offsets, *resources;
 	const char *propagation = NULL;
 	int rc = field(c, root, "linux", JSON_OBJECT, false, &linux_obj);
 
@@ -750,6 +782,16 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 	    get_string(c, linux_obj, "rootfsPropagation", false, &propagation) < 0 ||
 	    get_string(c, linux_obj, "mountLabel", false, &spec->mount_label) < 0)
 		goto fail;
+	rc = field(c, linux_obj, "resources", JSON_OBJECT, false, &resources);
+	if (rc < 0)
+		goto fail;
+	if (rc > 0) {
+		rc = parse_object_array(c, resources, "devices", sizeof(struct husk_device_rule),
+					(void **)&spec->device_rules, &spec->n_device_rules, parse_device_rule, NULL);
+		pop(c);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = field(c, linux_obj, "timeOffsets", JSON_OBJECT, false, &offsets);
 	if (rc < 0)
 		goto fail;
@@ -903,6 +945,7 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->gid_mappings);
 	free(spec->devices);
 	free(spec->namespaces);
+	free(spec->device_rules);
 	free(spec->masked_paths);
 	free(spec->readonly_paths);
 	free(spec->sysctl_keys);

@@ -68,6 +68,14 @@ struct husk_device {
 	uint32_t mode, uid, gid;
 };
 
+/* linux.resources.devices: a devices cgroup rule; major/minor -1 mean "*" */
+struct husk_device_rule {
+	bool allow;
+	char type;                  /* a, c, b */
+	int64_t major, minor;
+	char access[4];             /* some of "rwm" */
+};
+
 struct husk_time_offset {
 	bool set;
 	int64_t secs;
@@ -91,6 +99,8 @@ struct husk_spec {
 	struct husk_time_offset time_monotonic, time_boottime;
 	struct husk_device *devices;
 	size_t n_devices;
+	struct husk_device_rule *device_rules;
+	size_t n_device_rules;
 	const char *cgroups_path;
 	const char **masked_paths, **readonly_paths;
 	size_t n_masked_paths, n_readonly_paths;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "lib/cgroup.h"
 #include "lib/jsonpos.h"
 #include "lib/ns.h"
 #include "lib/state.h"
@@ -103,6 +104,33 @@ static void test_container_ids(void **state)
 	assert_int_equal(husk_state_check_id("", &err), -1);
 }
 
+static void test_device_lines(void **state)
+{
+	struct husk_device_rule rules[] = {{true, 'c', 10, -1, "rw"}, {false, 'b', 8, 0, "r"}};
+	struct husk_device devices[] = {{.type = 'c', .path = "/dev/fuse", .major = 10, .minor = 229},
+					{.type = 'p', .path = "/dev/fifo"}};
+	struct husk_spec spec = {.device_rules = rules, .n_device_rules = 2, .devices = devices, .n_devices = 2};
+	struct husk_device_line *lines;
+	size_t n;
+	(void)state;
+
+	husk_cgroup_device_lines(&spec, &lines, &n);
+	/* deny all first, the config's rules in order, then what is always allowed */
+	assert_false(lines[0].allow);
+	assert_string_equal(lines[0].text, "a *:* rwm");
+	assert_true(lines[1].allow);
+	assert_string_equal(lines[1].text, "c 10:* rw");
+	assert_false(lines[2].allow);
+	assert_string_equal(lines[2].text, "b 8:0 r");
+	assert_string_equal(lines[3].text, "c *:* m");
+	assert_string_equal(lines[4].text, "b *:* m");
+	assert_string_equal(lines[5].text, "c 1:3 rwm");
+	assert_string_equal(lines[n - 2].text, "c 136:* rwm");
+	/* the fifo is not a cgroup device: fuse is the last line */
+	assert_string_equal(lines[n - 1].text, "c 10:229 rwm");
+	free(lines);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -111,6 +139,7 @@ int main(void)
 		cmocka_unit_test(test_jsonpos),
 		cmocka_unit_test(test_idmap_format),
 		cmocka_unit_test(test_container_ids),
+		cmocka_unit_test(test_device_lines),
 	};
 	return cmocka_run_group_tests_name("logic", tests, NULL, NULL);
 }
