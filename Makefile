@@ -2,13 +2,13 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libcap
+PKGS := jansson libcap libseccomp libcrypto
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
-DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libcmocka-dev bats busybox-static jq \
+DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev bats busybox-static jq \
 	iproute2 util-linux procps libclang-rt-14-dev clang
 
 LIB_SRC := $(wildcard src/lib/*.c)

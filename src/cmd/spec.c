@@ -8,10 +8,12 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "../lib/profile.h"
+#include "../lib/spec.h"
 #include "../lib/util.h"
 
 /* The default config: docker's default capability set, noNewPrivileges, the usual masked and
- * read-only paths, every namespace but user and time. */
+ * read-only paths, every namespace but user and time; the seccomp profile is added in code. */
 static const char default_spec[] =
 	"{\"ociVersion\": \"" HUSK_OCI_VERSION "\","
 	" \"process\": {\"terminal\": false, \"user\": {\"uid\": 0, \"gid\": 0}, \"args\": [\"sh\"],"
@@ -95,6 +97,22 @@ static void make_rootless(json_t *spec)
 	}
 }
 
+/* The default profile for the capabilities the config grants. */
+static void add_seccomp(json_t *spec)
+{
+	json_t *bounding = json_object_get(json_object_get(json_object_get(spec, "process"), "capabilities"), "bounding");
+	json_t *name;
+	uint64_t caps = 0;
+	size_t i;
+
+	json_array_foreach(bounding, i, name) {
+		int cap = husk_cap_from_name(json_string_value(name));
+		if (cap >= 0 && cap < 64)
+			caps |= 1ull << cap;
+	}
+	json_object_set_new(json_object_get(spec, "linux"), "seccomp", husk_default_seccomp(caps));
+}
+
 int husk_cmd_spec(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -121,6 +139,7 @@ int husk_cmd_spec(struct husk_globals *g, int argc, char **argv)
 		return husk_cmd_usage(g, "internal error in the default spec: %s", jerr.text);
 	if (rootless)
 		make_rootless(spec);
+	add_seccomp(spec);
 	out = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(spec);
 	path = husk_xasprintf("%s/config.json", bundle);

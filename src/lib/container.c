@@ -15,6 +15,7 @@
 
 #include "cgroup.h"
 #include "init.h"
+#include "seccomp.h"
 #include "ns.h"
 #include "spec.h"
 #include "sync.h"
@@ -196,6 +197,24 @@ static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, b
 	free(leaves);
 }
 
+/* The runtime-spec's container process state, for the seccomp listener. */
+static int send_listener_state(int sync_fd, const struct husk_state *st, const struct husk_spec *spec,
+			       struct husk_err *err)
+{
+	json_t *doc = json_pack("{s:s, s:[s], s:I, s:s, s:o}", "ociVersion", "1.2.0", "fds", "seccompFd", "pid",
+				(json_int_t)st->pid, "metadata",
+				spec->seccomp.listener_metadata ? spec->seccomp.listener_metadata : "", "state",
+				husk_state_to_json(st, HUSK_CREATED));
+	_cleanup_free_ char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	int rc;
+
+	json_decref(doc);
+	if (!text)
+		return husk_err_set(err, ENOMEM, "encode the state for the seccomp listener");
+	rc = husk_sync_send_text(sync_fd, HUSK_SYNC_STATE, text, err);
+	return rc < 0 ? husk_err_wrap(err, "the state for the seccomp listener") : 0;
+}
+
 int husk_container_create(const struct husk_create_opts *o, struct husk_container *c, struct husk_err *err)
 {
 	struct husk_spec spec;
@@ -203,7 +222,9 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	struct husk_cgroup cg;
 	struct husk_ns_joins joins = {0};
 	_cleanup_free_ char *bundle = NULL;
-	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1;
+	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1, listener_fd = -1;
+	_cleanup_free_ char *cache_dir = NULL;
+	struct husk_bpf bpf = {0};
 	int sv[2] = {-1, -1};
 	pid_t pid = -1;
 	int rc = -1;
@@ -233,6 +254,13 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, ENOTSUP, "process.terminal without --console-socket: husk does not relay terminals yet");
 		goto out;
 	}
+	/* compiled (or found in the cache) before anything is created: a bad filter fails here */
+	cache_dir = husk_xasprintf("%s/.cache", o->root);
+	if (husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0)
+		goto out;
+	if (spec.seccomp.listener_path &&
+	    (listener_fd = husk_terminal_connect_socket(spec.seccomp.listener_path, err)) < 0)
+		goto out;
 	st.rootfs = resolve_rootfs(bundle, spec.root_path, err);
 	if (!st.rootfs || husk_ns_open_joins(&spec, &joins, err) < 0)
 		goto out;
@@ -279,6 +307,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	struct husk_init_ctx ictx = {
 		.spec = &spec, .bundle = bundle, .rootfs = st.rootfs, .cgroup = &cg, .joins = &joins, .sync_fd = sv[1], .lock_fd = lock_fd,
 		.start_fd = fifo_fd, .console_fd = console_fd, .preserve_fds = o->preserve_fds,
+		.seccomp = &bpf, .listener_fd = listener_fd,
 		.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
 	};
 	pid = spawn_init(&ictx, sv[0], err);
@@ -309,6 +338,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	st.status = HUSK_CREATED;
 	if (husk_state_write(lock_fd, &st, err) < 0)
 		goto out;
+	if (listener_fd >= 0 && send_listener_state(sv[0], &st, &spec, err) < 0)
+		goto out;
 	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
 		goto out;
 	c->pid = pid;
@@ -322,6 +353,7 @@ out:
 	if (sv[0] >= 0)
 		close(sv[0]);
 	husk_ns_close_joins(&joins);
+	husk_bpf_free(&bpf);
 	husk_cgroup_free(&cg);
 	husk_state_free(&st);
 	husk_spec_free(&spec);

@@ -149,7 +149,7 @@ static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
 	}
 }
 
-static int setup(struct husk_init_ctx *ctx, char **program, struct husk_err *err)
+static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, struct husk_err *err)
 {
 	const struct husk_spec *spec = ctx->spec;
 	const struct husk_process *p = &spec->process;
@@ -200,8 +200,13 @@ static int setup(struct husk_init_ctx *ctx, char **program, struct husk_err *err
 		return -1;
 	if (p->has_umask)
 		umask(p->umask);
+	/* without no_new_privs, loading a filter takes CAP_SYS_ADMIN: load it while husk still has
+	 * it, like runc; what husk does after this is filtered too */
+	if (!p->no_new_privileges && (*notify_fd = husk_seccomp_load(ctx->seccomp, err)) < 0)
+		return -1;
 	if (husk_caps_apply_bounding(p, err) < 0 || set_user(p, err) < 0 || husk_caps_apply(p, err) < 0)
 		return -1;
+	/* before the filter is loaded: the kernel then lets an unprivileged task install it */
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return husk_err_sys(err, "prctl(PR_SET_NO_NEW_PRIVS)");
 	/* looked up as the container user, after the switch, so create reports what exec will hit */
@@ -210,21 +215,46 @@ static int setup(struct husk_init_ctx *ctx, char **program, struct husk_err *err
 	return 0;
 }
 
+/* The seccomp notify fd goes to the listener with the container process state, as the
+ * runtime-spec describes: SCM_RIGHTS with the state JSON (fds: ["seccompFd"]) as the data. */
+static int send_to_listener(struct husk_init_ctx *ctx, int notify_fd, const char *state, struct husk_err *err)
+{
+	if (husk_send_fd(ctx->listener_fd, notify_fd, state, err) < 0)
+		return husk_err_wrap(err, "seccomp listener %s", ctx->spec->seccomp.listener_path);
+	close(notify_fd);
+	close(ctx->listener_fd);
+	return 0;
+}
+
 void husk_init_run(struct husk_init_ctx *ctx)
 {
 	struct husk_err err = {0};
 	_cleanup_free_ char *program = NULL;
 	char errbuf[HUSK_ERR_MSG_MAX + 64];
-
+	struct husk_sync_msg state_msg = {0};
+	int notify_fd = 0;
 	sigset_t none;
 
 	close(ctx->lock_fd);
-	if (setup(ctx, &program, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
+	if (setup(ctx, &program, &notify_fd, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
 		husk_sync_send_error(ctx->sync_fd, &err);
 		_exit(1);
 	}
+	/* husk sends the state for the listener right after READY, before any START */
+	if (ctx->listener_fd >= 0 && husk_sync_expect(ctx->sync_fd, HUSK_SYNC_STATE, &state_msg, &err) < 0)
+		_exit(1);
+	if (notify_fd > 0 && send_to_listener(ctx, notify_fd, state_msg.text, &err) < 0)
+		_exit(1);
 	if (wait_for_start(ctx, &err) < 0)
 		_exit(1);
+	/* as late as possible: after this only the signal mask, close_range and execve */
+	if (ctx->spec->process.no_new_privileges) {
+		notify_fd = husk_seccomp_load(ctx->seccomp, &err);
+		if (notify_fd < 0 || (notify_fd > 0 && send_to_listener(ctx, notify_fd, state_msg.text, &err) < 0)) {
+			dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
+			_exit(127);
+		}
+	}
 	/* husk oci run blocks the signals it forwards; the container starts with none blocked */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -6,6 +6,7 @@
 
 #include "cgroup.h"
 #include "ns.h"
+#include "seccomp.h"
 #include "spec.h"
 
 struct husk_init_ctx {
@@ -20,6 +21,8 @@ struct husk_init_ctx {
 				 * by the waiting init would keep `start` from taking the lock */
 	int start_fd;           /* exec.fifo read end (create), or -1: START arrives on sync_fd (run) */
 	int console_fd;         /* connected --console-socket, or -1 */
+	const struct husk_bpf *seccomp; /* compiled filter, or insns == NULL */
+	int listener_fd;        /* connected seccomp listenerPath, or -1 */
 	int preserve_fds;
 	bool no_pivot, no_new_keyring;
 };

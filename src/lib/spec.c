@@ -12,6 +12,7 @@
 #include <fcntl.h>
 
 #include "jsonpos.h"
+#include "seccomp.h"
 #include "tables.h"
 #include "util.h"
 
@@ -201,8 +202,11 @@ static int get_string_array(struct ctx *c, json_t *obj, const char *key, bool re
 {
 	json_t *arr, *item;
 	size_t i;
-	int rc = field(c, obj, key, JSON_ARRAY, required, &arr);
+	int rc;
 
+	*out = NULL;
+	*n_out = 0;
+	rc = field(c, obj, key, JSON_ARRAY, required, &arr);
 	if (rc <= 0)
 		return rc;
 	*n_out = json_array_size(arr);
@@ -752,6 +756,119 @@ fail:
 	return -1;
 }
 
+static int parse_seccomp_arg(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_seccomp_arg *a = elem;
+	const char *op = NULL;
+	long long n;
+	(void)index;
+	(void)data;
+
+	if (get_int(c, item, "index", true, 0, 5, &n) < 0)
+		return -1;
+	a->index = (unsigned)n;
+	if (get_u64(c, item, "value", true, &a->value) < 0 || get_u64(c, item, "valueTwo", false, &a->value_two) < 0 ||
+	    get_string(c, item, "op", true, &op) < 0)
+		return -1;
+	a->op = husk_seccomp_op_from_name(op);
+	if (a->op < 0)
+		return fail_key(c, "op", "unknown operator \"%s\"", op);
+	return 0;
+}
+
+static int parse_seccomp_rule(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_seccomp_rule *r = elem;
+	const char *action = NULL;
+	int64_t a;
+	long long n;
+	int rc;
+	(void)index;
+	(void)data;
+
+	if (get_string_array(c, item, "names", true, &r->names, &r->n_names) < 0 ||
+	    get_string(c, item, "action", true, &action) < 0)
+		return -1;
+	if (r->n_names == 0)
+		return fail_key(c, "names", "must name at least one system call");
+	a = husk_seccomp_action_from_name(action);
+	if (a < 0)
+		return fail_key(c, "action", "unknown action \"%s\"", action);
+	r->action = (uint32_t)a;
+	if ((rc = get_int(c, item, "errnoRet", false, 0, 4095, &n)) < 0)
+		return -1;
+	r->has_errno = rc > 0;
+	r->errno_ret = (uint32_t)n;
+	return parse_object_array(c, item, "args", sizeof(struct husk_seccomp_arg), (void **)&r->args, &r->n_args,
+				  parse_seccomp_arg, NULL) < 0 ? -1 : 0;
+}
+
+static int parse_seccomp(struct ctx *c, json_t *linux_obj, struct husk_seccomp *sc)
+{
+	const char *action = NULL;
+	const char **names = NULL;
+	size_t n_names = 0;
+	json_t *obj;
+	int64_t v;
+	long long n;
+	int rc = field(c, linux_obj, "seccomp", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	sc->json = obj;
+	if (get_string(c, obj, "defaultAction", true, &action) < 0)
+		goto fail;
+	if ((v = husk_seccomp_action_from_name(action)) < 0) {
+		fail_key(c, "defaultAction", "unknown action \"%s\"", action);
+		goto fail;
+	}
+	sc->default_action = (uint32_t)v;
+	if ((rc = get_int(c, obj, "defaultErrnoRet", false, 0, 4095, &n)) < 0)
+		goto fail;
+	sc->has_default_errno = rc > 0;
+	sc->default_errno = (uint32_t)n;
+	if (get_string_array(c, obj, "architectures", false, &names, &n_names) < 0)
+		goto fail;
+	sc->arches = husk_xcalloc(n_names, sizeof(uint32_t));
+	for (size_t i = 0; i < n_names; i++) {
+		if ((v = husk_seccomp_arch_from_name(names[i])) < 0) {
+			push_key(c, "architectures");
+			push_index(c, i);
+			fail(c, "unknown architecture \"%s\"", names[i]);
+			pop(c);
+			pop(c);
+			goto fail;
+		}
+		sc->arches[sc->n_arches++] = (uint32_t)v;
+	}
+	free(steal_pointer(&names));
+	if (get_string_array(c, obj, "flags", false, &names, &n_names) < 0)
+		goto fail;
+	for (size_t i = 0; i < n_names; i++) {
+		if ((v = husk_seccomp_flag_from_name(names[i])) < 0) {
+			push_key(c, "flags");
+			push_index(c, i);
+			fail(c, "unknown seccomp flag \"%s\"", names[i]);
+			pop(c);
+			pop(c);
+			goto fail;
+		}
+		sc->flags |= (unsigned)v;
+	}
+	free(steal_pointer(&names));
+	if (get_string(c, obj, "listenerPath", false, &sc->listener_path) < 0 ||
+	    get_string(c, obj, "listenerMetadata", false, &sc->listener_metadata) < 0 ||
+	    parse_object_array(c, obj, "syscalls", sizeof(struct husk_seccomp_rule), (void **)&sc->rules, &sc->n_rules,
+			       parse_seccomp_rule, NULL) < 0)
+		goto fail;
+	pop(c);
+	return 1;
+fail:
+	free(names);
+	pop(c);
+	return -1;
+}
+
 static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 {
 	static const struct { const char *name; unsigned long flags; } propagations[] = {
@@ -778,7 +895,7 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 	    get_string(c, linux_obj, "cgroupsPath", false, &spec->cgroups_path) < 0 ||
 	    parse_path_list(c, linux_obj, "maskedPaths", &spec->masked_paths, &spec->n_masked_paths) < 0 ||
 	    parse_path_list(c, linux_obj, "readonlyPaths", &spec->readonly_paths, &spec->n_readonly_paths) < 0 ||
-	    parse_sysctl(c, linux_obj, spec) < 0 ||
+	    parse_sysctl(c, linux_obj, spec) < 0 || parse_seccomp(c, linux_obj, &spec->seccomp) < 0 ||
 	    get_string(c, linux_obj, "rootfsPropagation", false, &propagation) < 0 ||
 	    get_string(c, linux_obj, "mountLabel", false, &spec->mount_label) < 0)
 		goto fail;
@@ -852,8 +969,15 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	if (json_object_get(root, "linux") == NULL)
 		return 0;
 	push_key(c, "linux");
-	if (json_object_get(json_object_get(root, "linux"), "seccomp"))
-		return fail_key(c, "seccomp", "seccomp filters are not supported by husk yet");
+	if (spec->seccomp.listener_path && !spec->seccomp.listener_path[0])
+		spec->seccomp.listener_path = NULL;
+	{
+		bool notify = spec->seccomp.json && spec->seccomp.default_action == 0x7fc00000U; /* SCMP_ACT_NOTIFY */
+		for (size_t i = 0; i < spec->seccomp.n_rules; i++)
+			notify = notify || spec->seccomp.rules[i].action == 0x7fc00000U;
+		if (notify && !spec->seccomp.listener_path)
+			return fail_key(c, "seccomp", "SCMP_ACT_NOTIFY needs a listenerPath");
+	}
 	if (spec->mount_label && spec->mount_label[0])
 		return fail_key(c, "mountLabel", "SELinux mount labels are not supported by husk yet");
 	if (new_user && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
@@ -946,6 +1070,12 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->devices);
 	free(spec->namespaces);
 	free(spec->device_rules);
+	for (size_t i = 0; i < spec->seccomp.n_rules; i++) {
+		free(spec->seccomp.rules[i].names);
+		free(spec->seccomp.rules[i].args);
+	}
+	free(spec->seccomp.rules);
+	free(spec->seccomp.arches);
 	free(spec->masked_paths);
 	free(spec->readonly_paths);
 	free(spec->sysctl_keys);

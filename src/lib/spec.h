@@ -76,6 +76,35 @@ struct husk_device_rule {
 	char access[4];             /* some of "rwm" */
 };
 
+struct husk_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op;                     /* SCMP_CMP_* */
+};
+
+struct husk_seccomp_rule {
+	const char **names;
+	size_t n_names;
+	uint32_t action;            /* SCMP_ACT_*, without the errno */
+	bool has_errno;
+	uint32_t errno_ret;
+	struct husk_seccomp_arg *args;
+	size_t n_args;
+};
+
+struct husk_seccomp {
+	json_t *json;               /* linux.seccomp, NULL when there is none */
+	uint32_t default_action;
+	bool has_default_errno;
+	uint32_t default_errno;
+	uint32_t *arches;
+	size_t n_arches;
+	unsigned flags;
+	const char *listener_path, *listener_metadata;
+	struct husk_seccomp_rule *rules;
+	size_t n_rules;
+};
+
 struct husk_time_offset {
 	bool set;
 	int64_t secs;
@@ -109,6 +138,7 @@ struct husk_spec {
 	unsigned long rootfs_propagation; /* 0: husk's default (rslave) */
 	const char *mount_label;
 	json_t *annotations;        /* borrowed from json; NULL if none */
+	struct husk_seccomp seccomp;
 };
 
 /* Parse and validate config text; `file` names it in errors ("config.json"). */

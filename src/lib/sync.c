@@ -33,6 +33,18 @@ int husk_sync_send_error(int fd, const struct husk_err *failure)
 	return send_msg(fd, &msg);
 }
 
+int husk_sync_send_text(int fd, enum husk_sync_type type, const char *text, struct husk_err *err)
+{
+	struct husk_sync_msg msg = {.type = type};
+
+	if (strlen(text) >= sizeof(msg.text))
+		return husk_err_set(err, E2BIG, "sync message of %zu bytes", strlen(text));
+	strcpy(msg.text, text);
+	if (send_msg(fd, &msg) < 0)
+		return husk_err_sys(err, "send sync message %d", (int)type);
+	return 0;
+}
+
 int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err)
 {
 	ssize_t n;

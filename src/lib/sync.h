@@ -13,6 +13,7 @@ enum husk_sync_type {
 	HUSK_SYNC_READY,      /* init -> husk: set up, waiting for start */
 	HUSK_SYNC_ERROR,      /* init -> husk: failed; errnum and text say why */
 	HUSK_SYNC_START,      /* husk -> init: exec now (husk oci run) */
+	HUSK_SYNC_STATE,      /* husk -> init: the state for the seccomp listener (text) */
 };
 
 struct husk_sync_msg {
@@ -24,6 +25,8 @@ struct husk_sync_msg {
 
 int husk_sync_send(int fd, enum husk_sync_type type, int32_t value, struct husk_err *err);
 int husk_sync_send_error(int fd, const struct husk_err *failure);
+/* A message with text (at most HUSK_ERR_MSG_MAX - 1 bytes). */
+int husk_sync_send_text(int fd, enum husk_sync_type type, const char *text, struct husk_err *err);
 /* Receive one message; EOF (the peer died or closed) is an error with errnum EPIPE. */
 int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err);
 /* Receive a message of the given type; an ERROR message becomes *err. */
