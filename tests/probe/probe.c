@@ -9,6 +9,9 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
+#include <errno.h>
+#include <poll.h>
+#include <linux/seccomp.h>
 
 #define KEYCTL_GET_KEYRING_ID 0
 #define KEY_SPEC_SESSION_KEYRING -3
@@ -54,8 +57,86 @@ static int console_receiver(const char *path)
 	return 0;
 }
 
+/* The syscalls the tests call by name, with up to three integer arguments. */
+static const struct { const char *name; long nr; } calls[] = {
+	{"bpf", SYS_bpf}, {"clone3", SYS_clone3}, {"getpgid", SYS_getpgid}, {"keyctl", SYS_keyctl},
+	{"mkdir", SYS_mkdir}, {"mount", SYS_mount}, {"personality", SYS_personality}, {"socket", SYS_socket},
+	{"unshare", SYS_unshare}, {"userfaultfd", SYS_userfaultfd}, {"add_key", SYS_add_key},
+	{"perf_event_open", SYS_perf_event_open}, {"io_uring_setup", SYS_io_uring_setup},
+	{"open_by_handle_at", SYS_open_by_handle_at}, {"kexec_load", SYS_kexec_load},
+	{"init_module", SYS_init_module}, {"swapon", SYS_swapon}, {"setns", SYS_setns},
+	{"pivot_root", SYS_pivot_root}, {"umount2", SYS_umount2}, {"ptrace", SYS_ptrace},
+};
+
+/* Print "NAME=0" or "NAME=ERRNONAME" for syscall NAME(args): what a filter let through. */
+static int call(int argc, char **argv)
+{
+	long a[3] = {0, 0, 0}, rc;
+
+	for (int i = 0; i < 3 && i + 1 < argc; i++)
+		a[i] = strtol(argv[i + 1], NULL, 0);
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (strcmp(calls[i].name, argv[0]) != 0)
+			continue;
+		errno = 0;
+		rc = syscall(calls[i].nr, a[0], a[1], a[2], 0, 0, 0);
+		if (rc < 0)
+			printf("%s=%s\n", argv[0], strerrorname_np(errno));
+		else
+			printf("%s=ok\n", argv[0]);
+		return 0;
+	}
+	fprintf(stderr, "husk-probe: no syscall %s in the table\n", argv[0]);
+	return 2;
+}
+
+/* A seccomp notify agent: take the fd and the state from the listener socket, print the state,
+ * then answer each notification with errno 95 (EOPNOTSUPP) until the container is gone. */
+static int seccomp_listener(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	char state[8192] = "", cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = state, .iov_len = sizeof(state) - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct seccomp_notif_sizes sizes;
+	int lfd, cfd, nfd;
+
+	strncpy(addr.sun_path, path, sizeof(addr.sun_path) - 1);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(lfd, 1) < 0)
+		return perror("listener"), 1;
+	cfd = accept(lfd, NULL, NULL);
+	if (cfd < 0 || recvmsg(cfd, &msg, 0) <= 0 || !CMSG_FIRSTHDR(&msg))
+		return perror("receive"), 1;
+	memcpy(&nfd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(int));
+	printf("state %s\n", state);
+	fflush(stdout);
+	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
+		return perror("sizes"), 1;
+	for (;;) {
+		struct seccomp_notif *req = calloc(1, sizes.seccomp_notif);
+		struct seccomp_notif_resp *resp = calloc(1, sizes.seccomp_notif_resp);
+		struct pollfd pfd = {.fd = nfd, .events = POLLIN};
+		if (poll(&pfd, 1, 10000) <= 0 || (pfd.revents & POLLHUP))
+			return 0;
+		if (ioctl(nfd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0)
+			return 0;
+		printf("notified nr=%d\n", req->data.nr);
+		fflush(stdout);
+		resp->id = req->id;
+		resp->error = -95;
+		ioctl(nfd, SECCOMP_IOCTL_NOTIF_SEND, resp);
+		free(req);
+		free(resp);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "call") == 0)
+		return call(argc - 2, argv + 2);
+	if (argc == 3 && strcmp(argv[1], "seccomp-listener") == 0)
+		return seccomp_listener(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "console-receiver") == 0)
 		return console_receiver(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "session-keyring") == 0) {
@@ -67,6 +148,6 @@ int main(int argc, char **argv)
 		printf("%ld\n", id);
 		return 0;
 	}
-	fprintf(stderr, "usage: husk-probe session-keyring | console-receiver SOCKET\n");
+	fprintf(stderr, "usage: husk-probe session-keyring | console-receiver SOCKET | call SYSCALL [ARGS] | seccomp-listener SOCKET\n");
 	return 2;
 }

@@ -14,6 +14,8 @@
 
 #include "lib/cgroup.h"
 #include "lib/jsonpos.h"
+#include "lib/profile.h"
+#include <linux/capability.h>
 #include "lib/ns.h"
 #include "lib/state.h"
 #include "lib/tables.h"
@@ -131,6 +133,34 @@ static void test_device_lines(void **state)
 	free(lines);
 }
 
+static bool profile_allows(json_t *profile, const char *name)
+{
+	json_t *names = json_object_get(json_array_get(json_object_get(profile, "syscalls"), 0), "names"), *n;
+	size_t i;
+
+	json_array_foreach(names, i, n)
+		if (strcmp(json_string_value(n), name) == 0)
+			return true;
+	return false;
+}
+
+static void test_default_profile_follows_caps(void **state)
+{
+	json_t *plain = husk_default_seccomp(1ull << CAP_CHOWN);
+	json_t *admin = husk_default_seccomp((1ull << CAP_CHOWN) | (1ull << CAP_SYS_ADMIN) | (1ull << CAP_SYS_MODULE));
+	(void)state;
+
+	assert_string_equal(json_string_value(json_object_get(plain, "defaultAction")), "SCMP_ACT_ERRNO");
+	assert_true(profile_allows(plain, "read") && profile_allows(plain, "execve"));
+	assert_false(profile_allows(plain, "mount") || profile_allows(plain, "unshare") || profile_allows(plain, "keyctl"));
+	assert_false(profile_allows(plain, "init_module") || profile_allows(plain, "chroot"));
+	assert_true(profile_allows(admin, "mount") && profile_allows(admin, "unshare") && profile_allows(admin, "init_module"));
+	/* keyctl and userfaultfd stay out whatever is granted */
+	assert_false(profile_allows(admin, "keyctl") || profile_allows(admin, "userfaultfd"));
+	json_decref(plain);
+	json_decref(admin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -140,6 +170,7 @@ int main(void)
 		cmocka_unit_test(test_idmap_format),
 		cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_device_lines),
+		cmocka_unit_test(test_default_profile_follows_caps),
 	};
 	return cmocka_run_group_tests_name("logic", tests, NULL, NULL);
 }

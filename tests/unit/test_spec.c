@@ -174,11 +174,15 @@ static void test_wrong_types_and_ranges(void **state)
 }
 
 /* What husk cannot apply yet is refused, not skipped. */
-static void test_unsupported_protections_refused(void **state)
+static void test_unsupported_and_bad_protections_refused(void **state)
 {
 	(void)state;
-	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ERRNO\"}}}",
-		     "linux.seccomp", "not supported by husk yet");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOPE\"}}}",
+		     "linux.seccomp.defaultAction", "unknown action");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\","
+		     " \"flags\": [\"SECCOMP_FILTER_FLAG_MAGIC\"]}}}", "linux.seccomp.flags[0]", "unknown seccomp flag");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}}}",
+		     "linux.seccomp", "needs a listenerPath");
 	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
 		     " \"apparmorProfile\": \"docker-default\"}}", "process.apparmorProfile", "not supported");
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}}",
@@ -247,7 +251,7 @@ int main(void)
 		cmocka_unit_test(test_error_position),
 		cmocka_unit_test(test_unknown_names),
 		cmocka_unit_test(test_wrong_types_and_ranges),
-		cmocka_unit_test(test_unsupported_protections_refused),
+		cmocka_unit_test(test_unsupported_and_bad_protections_refused),
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_every_truncation),
