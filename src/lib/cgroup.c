@@ -303,8 +303,8 @@ void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_l
 		const struct husk_device_rule *r = &spec->device_rules[i];
 		add_line(lines, n, r->allow, r->type, r->major, r->minor, r->access);
 	}
+	/* mknod of character devices only: a block device node is a way to a host disk */
 	add_line(lines, n, true, 'c', -1, -1, "m");
-	add_line(lines, n, true, 'b', -1, -1, "m");
 	for (size_t i = 0; i < ARRAY_SIZE(defaults); i++)
 		add_line(lines, n, true, 'c', defaults[i].major, defaults[i].minor, "rwm");
 	add_line(lines, n, true, 'c', 136, -1, "rwm"); /* /dev/pts/N */

@@ -57,7 +57,7 @@ struct husk_device_line {
 };
 
 /* The device rules of a container, in the order they are applied: deny everything, the
- * config's linux.resources.devices, then what is always permitted (mknod of any node, the
+ * config's linux.resources.devices, then what is always permitted (mknod of character nodes, the
  * spec's default devices, /dev/pts, and each linux.devices node). Pure; *lines is malloc'ed. */
 void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_line **lines, size_t *n);
 

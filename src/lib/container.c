@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -90,6 +91,7 @@ static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk
 	if (spawner == 0) {
 		struct husk_err serr = {0};
 		close(parent_sync);
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 		if (husk_ns_join(ictx->joins, ~0ul, &serr) < 0)
 			goto fail;
 		if ((spec->ns_new & CLONE_NEWTIME) &&

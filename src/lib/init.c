@@ -2,6 +2,7 @@
 #include "init.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <grp.h>
 #include <poll.h>
 #include <sched.h>
@@ -189,13 +190,23 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, stru
 		.in_user_ns = new_user || (spec->ns_join & CLONE_NEWUSER),
 		.new_cgroup_ns = spec->ns_new & CLONE_NEWCGROUP,
 		.cgroup = ctx->cgroup,
+		.devnull_tree = -1,
 	};
-	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, err) < 0)
+	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, &ropts, err) < 0)
 		return -1;
+	close(ropts.devnull_tree);
 	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
 		return -1;
 	if (chdir(p->cwd) < 0)
 		return husk_err_sys(err, "chdir to cwd \"%s\"", p->cwd);
+	/* a cwd reached through an fd of the host (/proc/self/fd/N) lies outside the root, and
+	 * getcwd says so: refuse it rather than hand the host's tree to the container
+	 * (CVE-2024-21626) */
+	{
+		char where[PATH_MAX];
+		if (!getcwd(where, sizeof(where)) || where[0] != '/')
+			return husk_err_set(err, EPERM, "cwd \"%s\" is outside the container's root", p->cwd);
+	}
 	if (set_rlimits(p, err) < 0)
 		return -1;
 	if (p->has_umask)
@@ -235,6 +246,13 @@ void husk_init_run(struct husk_init_ctx *ctx)
 	int notify_fd = 0;
 	sigset_t none;
 
+	/* until exec nobody may ptrace this process or open its /proc files, /proc/PID/exe (husk's
+	 * binary) among them: execve makes the container's program dumpable again (CVE-2016-9962) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		husk_err_sys(&err, "prctl(PR_SET_DUMPABLE)");
+		husk_sync_send_error(ctx->sync_fd, &err);
+		_exit(1);
+	}
 	close(ctx->lock_fd);
 	if (setup(ctx, &program, &notify_fd, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
 		husk_sync_send_error(ctx->sync_fd, &err);

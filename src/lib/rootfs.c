@@ -198,6 +198,26 @@ static int mount_cgroup_v1(int rootfd, const struct husk_mount *m, const struct 
 	return 0;
 }
 
+/* procfs and sysfs are where husk and the kernel write security settings: their mount point
+ * must be what it says, not a symlink to somewhere else in the root (CVE-2019-16884). */
+static int no_symlinks_on_the_way(int rootfd, const char *path, struct husk_err *err)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS};
+	const char *rel = path;
+	int fd;
+
+	while (*rel == '/')
+		rel++;
+	fd = (int)syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof(how));
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == ELOOP)
+		return husk_err_set(err, ELOOP, "mount on %s: it is (or passes through) a symlink in the root", path);
+	return 0; /* missing: created as directories below, no symlink involved */
+}
+
 static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_rootfs_opts *opts, struct husk_err *err)
 {
 	bool bind = m->flags & MS_BIND;
@@ -215,6 +235,9 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 			return husk_err_sys(err, "bind mount source %s", m->source);
 		as_file = !S_ISDIR(st.st_mode);
 	}
+	if (!bind && (strcmp(m->type, "proc") == 0 || strcmp(m->type, "sysfs") == 0) &&
+	    no_symlinks_on_the_way(rootfd, m->destination, err) < 0)
+		return -1;
 	dest = husk_mkpath_in_root(rootfd, m->destination, as_file, err);
 	if (dest < 0)
 		return -1;
@@ -369,11 +392,34 @@ static int switch_root(const char *rootfs, bool no_pivot, struct husk_err *err)
 	return 0;
 }
 
-int husk_rootfs_prepare(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err)
+/* The host's /dev/null, checked to be the 1:3 character device, as a detached mount: a root
+ * filesystem can plant anything at /dev/null, and masking with that would bind it over /proc
+ * files (CVE-2025-31133). Detached, because after pivot_root the host's /dev is no longer in
+ * this mount namespace and could not be a bind source. */
+static int clone_devnull(struct husk_err *err)
+{
+	_cleanup_close_ int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	int tree;
+
+	if (fd < 0)
+		return husk_err_sys(err, "open the host's /dev/null");
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return husk_err_set(err, EINVAL, "the host's /dev/null is not the 1:3 character device");
+	tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return husk_err_sys(err, "clone a mount of /dev/null");
+	return tree;
+}
+
+int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *opts, struct husk_err *err)
 {
 	unsigned long propagation = spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
 	_cleanup_close_ int rootfd = -1;
 
+	opts->devnull_tree = clone_devnull(err);
+	if (opts->devnull_tree < 0)
+		return -1;
 	/* nothing mounted in here may propagate to the host */
 	if (mount(NULL, "/", NULL, propagation, NULL) < 0)
 		return husk_err_sys(err, "set propagation of /");
@@ -411,9 +457,12 @@ static int write_sysctl(int procfd, const char *key, const char *value, struct h
 	return 0;
 }
 
-static int mask_path(int rootfd, const char *path, struct husk_err *err)
+/* Files are masked with /dev/null: the first with the detached clone, the others by binding
+ * that first mask (a mount in this namespace now). *first holds it once made. */
+static int mask_path(int rootfd, const char *path, int devnull_tree, int *first, struct husk_err *err)
 {
 	_cleanup_close_ int fd = husk_open_in_root(rootfd, path, O_PATH, NULL);
+	char source[FD_PATH_MAX];
 	struct stat st;
 
 	if (fd < 0)
@@ -422,7 +471,14 @@ static int mask_path(int rootfd, const char *path, struct husk_err *err)
 		return husk_err_sys(err, "mask %s", path);
 	if (S_ISDIR(st.st_mode))
 		return mount_at_fd("tmpfs", fd, "tmpfs", MS_RDONLY, "size=0k", path, err);
-	return mount_at_fd("/dev/null", fd, NULL, MS_BIND, NULL, path, err);
+	if (*first >= 0) {
+		fd_path(*first, source);
+		return mount_at_fd(source, fd, NULL, MS_BIND, NULL, path, err);
+	}
+	if (syscall(SYS_move_mount, devnull_tree, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return husk_err_sys(err, "mask %s with /dev/null", path);
+	*first = husk_open_in_root(rootfd, path, O_PATH, err);
+	return *first < 0 ? -1 : 0;
 }
 
 static int readonly_path(int rootfd, const char *path, struct husk_err *err)
@@ -462,7 +518,7 @@ static int apply_propagation(int rootfd, const struct husk_spec *spec, struct hu
 	return 0;
 }
 
-int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err)
+int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err)
 {
 	_cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
@@ -484,9 +540,12 @@ int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err)
 	for (size_t i = 0; i < spec->n_readonly_paths; i++)
 		if (readonly_path(rootfd, spec->readonly_paths[i], err) < 0)
 			return -1;
-	for (size_t i = 0; i < spec->n_masked_paths; i++)
-		if (mask_path(rootfd, spec->masked_paths[i], err) < 0)
-			return -1;
+	{
+		_cleanup_close_ int first_mask = -1;
+		for (size_t i = 0; i < spec->n_masked_paths; i++)
+			if (mask_path(rootfd, spec->masked_paths[i], opts->devnull_tree, &first_mask, err) < 0)
+				return -1;
+	}
 	if (spec->root_readonly) {
 		_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (root < 0 || remount_bind(root, MS_RDONLY, "/ read-only", err) < 0)

@@ -15,12 +15,14 @@ struct husk_rootfs_opts {
 	bool in_user_ns;             /* devices are bind-mounted from the host: mknod is not allowed */
 	bool new_cgroup_ns;
 	const struct husk_cgroup *cgroup;
+	int devnull_tree;            /* set by prepare: a detached clone of the host's /dev/null
+				      * (checked to be char 1:3), the only source masks come from */
 };
 
 /* Everything up to and including the switch to the new root. */
-int husk_rootfs_prepare(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err);
+int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *opts, struct husk_err *err);
 /* After the switch: sysctl, masked and read-only paths, a read-only root. */
-int husk_rootfs_finish(const struct husk_spec *spec, struct husk_err *err);
+int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err);
 
 /* Open path inside the directory rootfd as if rootfd were "/": symlinks and ".." cannot leave it.
  * flags are open flags (O_PATH, O_DIRECTORY, ...). */

@@ -357,10 +357,12 @@ static int parse_user(struct ctx *c, json_t *process, struct husk_process *p)
 
 	if (rc <= 0)
 		return -1;
-	if (get_int(c, user, "uid", true, 0, UINT32_MAX, &n) < 0)
+	/* above INT32_MAX, ids wrap to negative in too many places (-1 is "no change" to the
+	 * kernel): refused, never turned into something else */
+	if (get_int(c, user, "uid", true, 0, INT32_MAX, &n) < 0)
 		goto fail;
 	p->uid = (uint32_t)n;
-	if (get_int(c, user, "gid", true, 0, UINT32_MAX, &n) < 0)
+	if (get_int(c, user, "gid", true, 0, INT32_MAX, &n) < 0)
 		goto fail;
 	p->gid = (uint32_t)n;
 	rc = get_int(c, user, "umask", false, 0, 0777, &n);
@@ -378,9 +380,9 @@ static int parse_user(struct ctx *c, json_t *process, struct husk_process *p)
 		p->additional_gids = husk_xcalloc(p->n_additional_gids, sizeof(uint32_t));
 		json_array_foreach(gids, i, item) {
 			if (!json_is_integer(item) || json_integer_value(item) < 0 ||
-			    json_integer_value(item) > UINT32_MAX) {
+			    json_integer_value(item) > INT32_MAX) {
 				push_index(c, i);
-				fail(c, "expected an integer 0..4294967295");
+				fail(c, "expected an integer 0..2147483647");
 				pop(c);
 				pop(c);
 				goto fail;

@@ -71,12 +71,28 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return husk_err_sys(err, "open /");
-	console = husk_mkpath_in_root(rootfd, "/dev/console", true, err);
-	if (console < 0)
-		return -1;
-	snprintf(target, sizeof(target), "/proc/self/fd/%d", console);
-	if (mount(name, target, NULL, MS_BIND, NULL) < 0)
-		return husk_err_sys(err, "bind %s to /dev/console", name);
+	/* whatever the root has at /dev/console (a symlink to a host file, say) is replaced, never
+	 * followed; and the pty is bound from its fd, not from a path in the container */
+	{
+		_cleanup_close_ int dev = husk_open_in_root(rootfd, "/dev", O_RDONLY | O_DIRECTORY, err);
+		char source[32];
+		int f;
+		if (dev < 0)
+			return -1;
+		if (unlinkat(dev, "console", 0) < 0 && errno != ENOENT)
+			return husk_err_sys(err, "remove /dev/console");
+		f = openat(dev, "console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f < 0)
+			return husk_err_sys(err, "create /dev/console");
+		close(f);
+		console = husk_open_in_root(dev, "console", O_PATH | O_NOFOLLOW, err);
+		if (console < 0)
+			return -1;
+		snprintf(target, sizeof(target), "/proc/self/fd/%d", console);
+		snprintf(source, sizeof(source), "/proc/self/fd/%d", slave);
+		if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+			return husk_err_sys(err, "bind %s to /dev/console", name);
+	}
 	if (husk_send_fd(console_fd, master, name, err) < 0)
 		return -1;
 	if (setsid() < 0)

@@ -30,8 +30,10 @@ good() { # the valid config with one jq edit applied, as text
 }
 
 @test "wrong types and out-of-range numbers name the field" {
-	expect_config_error "$(good '.process.user.uid = "0"')" "process.user.uid: expected an integer 0..4294967295"
-	expect_config_error "$(good '.process.user.uid = 4294967296')" "process.user.uid: expected an integer 0..4294967295"
+	expect_config_error "$(good '.process.user.uid = "0"')" "process.user.uid: expected an integer 0..2147483647"
+	expect_config_error "$(good '.process.user.uid = 4294967296')" "process.user.uid: expected an integer 0..2147483647"
+	expect_config_error "$(good '.process.user.uid = 2147483648')" "process.user.uid: expected an integer 0..2147483647"
+	expect_config_error "$(good '.process.user.uid = 4294967295')" "process.user.uid: expected an integer 0..2147483647"
 	expect_config_error "$(good '.process.user.gid = -1')" "process.user.gid"
 	expect_config_error "$(good '.process.args = "sh"')" "process.args: expected an array, got a string"
 	expect_config_error "$(good '.process.terminal = "yes"')" "process.terminal: expected a boolean"
@@ -53,7 +55,7 @@ good() { # the valid config with one jq edit applied, as text
 	col=$(( $(grep '"uid": -5' "$TEST_DIR/c.json" | awk '{print index($0, "-5")}') ))
 	cp "$TEST_DIR/c.json" "$BUNDLE/config.json"
 	run_husk create c1
-	[ "$stderr" = "husk: create: config.json:$line:$col: process.user.uid: expected an integer 0..4294967295" ]
+	[ "$stderr" = "husk: create: config.json:$line:$col: process.user.uid: expected an integer 0..2147483647" ]
 }
 
 @test "duplicate keys are an error" {

@@ -109,13 +109,27 @@ static void test_error_position(void **state)
 	(void)state;
 	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"],\n"
 		     "  \"user\": {\"uid\": -1, \"gid\": 0}}}",
-		     "config.json:3:19: process.user.uid: expected an integer 0..4294967295", NULL);
+		     "config.json:3:19: process.user.uid: expected an integer 0..2147483647", NULL);
 	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"],\n"
 		     "  \"user\": {\"uid\": 4294967296, \"gid\": 0}}}",
 		     "config.json:3:19: process.user.uid", NULL);
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ",\n\"mounts\": [{\"destination\": \"/x\", \"type\": \"tmpfs\",\n"
 		     "   \"options\": [\"nosuid\", \"bogus\"]}]}",
 		     "config.json:4:26: mounts[0].options[1]: unknown mount option \"bogus\"", NULL);
+}
+
+/* Out-of-range ids are refused, never wrapped to 0 or -1. */
+static void test_id_ranges(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 2147483648, \"gid\": 0}}}",
+		     "process.user.uid: expected an integer 0..2147483647", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 4294967295}}}",
+		     "process.user.gid: expected an integer 0..2147483647", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": -1, \"gid\": 0}}}",
+		     "process.user.uid", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0, \"additionalGids\": [4294967295]}}}",
+		     "process.user.additionalGids[0]: expected an integer 0..2147483647", NULL);
 }
 
 static void test_unknown_names(void **state)
@@ -249,6 +263,7 @@ int main(void)
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_error_position),
+		cmocka_unit_test(test_id_ranges),
 		cmocka_unit_test(test_unknown_names),
 		cmocka_unit_test(test_wrong_types_and_ranges),
 		cmocka_unit_test(test_unsupported_and_bad_protections_refused),
