@@ -9,11 +9,11 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev bats busybox-static jq \
-	iproute2 util-linux procps libclang-rt-14-dev clang
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang
 
 LIB_SRC := $(wildcard src/lib/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/dmz-blob.o
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-cgroup2 check-cgroup2-inner demo install clean bench
@@ -23,6 +23,14 @@ all: $(BUILD)/husk $(BUILD)/husk-oci
 $(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# husk-dmz: a libc-free static exec stub, embedded in husk (see src/dmz/dmz.c)
+$(BUILD)/husk-dmz: src/dmz/dmz.c
+	@mkdir -p $(dir $@)
+	$(CC) -Os -static -nostdlib -ffreestanding -fno-tree-loop-distribute-patterns -fno-stack-protector \
+		-fno-asynchronous-unwind-tables -fno-pie -no-pie -Wl,--build-id=none -Wl,-n -s -o $@ $<
+$(BUILD)/dmz-blob.o: src/dmz/blob.S $(BUILD)/husk-dmz
+	$(CC) -c -DHUSK_DMZ_PATH='"$(BUILD)/husk-dmz"' -o $@ $<
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -43,12 +51,12 @@ deps:
 
 # unit tests: cmocka, the parser ones also under AddressSanitizer and UBSan
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
-$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) -lcmocka
+$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) -lcmocka
 
 unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%) $(BUILD)/husk-probe
 

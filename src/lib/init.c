@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -24,6 +25,34 @@
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* husk-dmz, embedded by make (src/dmz/blob.S) */
+extern const char husk_dmz_start[], husk_dmz_end[];
+
+/* A sealed, executable copy of husk-dmz: what the init exec's instead of the program itself,
+ * so /proc/self/exe is never husk's binary while the container's program is being exec'd. */
+static int make_dmz(struct husk_err *err)
+{
+	size_t len = (size_t)(husk_dmz_end - husk_dmz_start);
+	int fd = memfd_create("husk-dmz", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+
+	/* kernels before 6.3 know no MFD_EXEC, and every memfd is executable there */
+	if (fd < 0 && errno == EINVAL)
+		fd = memfd_create("husk-dmz", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return husk_err_sys(err, "memfd_create for the exec stub");
+	if (husk_write_all(fd, husk_dmz_start, len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+		husk_err_sys(err, "seal the exec stub");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static const char *env_get(const char *const *env, const char *name)
 {
@@ -150,7 +179,7 @@ static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
 	}
 }
 
-static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, struct husk_err *err)
+static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int *dmz_fd, struct husk_err *err)
 {
 	const struct husk_spec *spec = ctx->spec;
 	const struct husk_process *p = &spec->process;
@@ -223,6 +252,9 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, stru
 	/* looked up as the container user, after the switch, so create reports what exec will hit */
 	if (husk_init_find_program(p->args[0], p->env, program, err) < 0)
 		return -1;
+	*dmz_fd = make_dmz(err);
+	if (*dmz_fd < 0)
+		return -1;
 	return 0;
 }
 
@@ -243,8 +275,9 @@ void husk_init_run(struct husk_init_ctx *ctx)
 	_cleanup_free_ char *program = NULL;
 	char errbuf[HUSK_ERR_MSG_MAX + 64];
 	struct husk_sync_msg state_msg = {0};
-	int notify_fd = 0;
+	int notify_fd = 0, dmz_fd = -1;
 	sigset_t none;
+	const char **dmz_argv;
 
 	/* until exec nobody may ptrace this process or open its /proc files, /proc/PID/exe (husk's
 	 * binary) among them: execve makes the container's program dumpable again (CVE-2016-9962) */
@@ -254,7 +287,7 @@ void husk_init_run(struct husk_init_ctx *ctx)
 		_exit(1);
 	}
 	close(ctx->lock_fd);
-	if (setup(ctx, &program, &notify_fd, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
+	if (setup(ctx, &program, &notify_fd, &dmz_fd, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
 		husk_sync_send_error(ctx->sync_fd, &err);
 		_exit(1);
 	}
@@ -278,7 +311,14 @@ void husk_init_run(struct husk_init_ctx *ctx)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* everything husk opened is O_CLOEXEC; preserved fds 3..3+N-1 stay, the rest go */
 	syscall(SYS_close_range, 3 + ctx->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
-	execve(program, (char *const *)ctx->spec->process.args, (char *const *)ctx->spec->process.env);
+	/* [program path, args...]: the stub exec's the path with the configured argv */
+	dmz_argv = husk_xcalloc(ctx->spec->process.n_args + 2, sizeof(char *));
+	dmz_argv[0] = program;
+	memcpy(dmz_argv + 1, ctx->spec->process.args, ctx->spec->process.n_args * sizeof(char *));
+	syscall(SYS_execveat, dmz_fd, "", dmz_argv, ctx->spec->process.env, AT_EMPTY_PATH);
+	/* a custom seccomp filter may refuse execveat; the init is still not dumpable */
+	if (errno == EPERM || errno == ENOSYS)
+		execve(program, (char *const *)ctx->spec->process.args, (char *const *)ctx->spec->process.env);
 	husk_err_sys(&err, "exec \"%s\"", program);
 	dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
 	_exit(127);
