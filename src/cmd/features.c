@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "../lib/lsm.h"
 #include "../lib/tables.h"
 
 /* The runtime-spec features document: what this build of husk can do. Only what is
@@ -36,15 +37,26 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 	}
 	/* built in steps: one json_pack for the whole document fails as a whole, silently */
 	json_t *cgroup = json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0, "rdma", 0);
-	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
-				      "namespaces", nss, "capabilities", caps, "cgroup", cgroup,
-				      "seccomp", "enabled", 0, "apparmor", "enabled", 0, "selinux", "enabled", 0,
+	json_t *seccomp = json_pack("{s:b, s:[sssssssss], s:[sssssss], s:[s,s,s], s:[sss], s:[ssss]}", "enabled", 1,
+				    "actions", "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+				    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
+				    "operators", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+				    "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
+				    "archs", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32",
+				    "knownFlags", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+				    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+				    "supportedFlags", "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+				    "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV");
+	json_t *linux_obj = json_pack("{s:o, s:o, s:o, s:o, s:{s:b}, s:{s:b}, s:{s:b}, s:{s:{s:b}}}",
+				      "namespaces", nss, "capabilities", caps, "cgroup", cgroup, "seccomp", seccomp,
+				      "apparmor", "enabled", husk_lsm_enabled(HUSK_LSM_APPARMOR),
+				      "selinux", "enabled", husk_lsm_enabled(HUSK_LSM_SELINUX),
 				      "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 0);
 	doc = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
 			"ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts, "linux", linux_obj,
 			"annotations", "io.github.husk.version", HUSK_VERSION, "io.github.husk.systemd-cgroup",
 			"cgroupsPath in the systemd form is not supported yet");
-	if (!cgroup || !linux_obj || !doc) {
+	if (!cgroup || !seccomp || !linux_obj || !doc) {
 		struct husk_err err = {0};
 		husk_err_set(&err, 0, "internal error: cannot build the features document");
 		return husk_cmd_fail(g, &err);

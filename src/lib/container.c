@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "init.h"
+#include "lsm.h"
 #include "seccomp.h"
 #include "ns.h"
 #include "spec.h"
@@ -256,6 +257,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, ENOTSUP, "process.terminal without --console-socket: husk does not relay terminals yet");
 		goto out;
 	}
+	if (husk_lsm_check(&spec, err) < 0)
+		goto out;
 	/* compiled (or found in the cache) before anything is created: a bad filter fails here */
 	cache_dir = husk_xasprintf("%s/.cache", o->root);
 	if (husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0)

@@ -19,6 +19,8 @@
 #include <linux/close_range.h>
 
 #include "caps.h"
+#include "lsm.h"
+#include "procattr.h"
 #include "rootfs.h"
 #include "sync.h"
 #include "terminal.h"
@@ -210,6 +212,9 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		return husk_err_sys(err, "create a session keyring");
 	if (set_oom_score_adj(p, err) < 0)
 		return -1;
+	/* the host's procfs, before the switch: the label holds until the next execve */
+	if (husk_lsm_apply(spec, err) < 0)
+		return -1;
 	if (chdir(ctx->bundle) < 0)
 		return husk_err_sys(err, "chdir to the bundle %s", ctx->bundle);
 
@@ -219,6 +224,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		.in_user_ns = new_user || (spec->ns_join & CLONE_NEWUSER),
 		.new_cgroup_ns = spec->ns_new & CLONE_NEWCGROUP,
 		.cgroup = ctx->cgroup,
+		.mount_label = spec->mount_label,
 		.devnull_tree = -1,
 	};
 	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, &ropts, err) < 0)
@@ -236,7 +242,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		if (!getcwd(where, sizeof(where)) || where[0] != '/')
 			return husk_err_set(err, EPERM, "cwd \"%s\" is outside the container's root", p->cwd);
 	}
-	if (set_rlimits(p, err) < 0)
+	if (set_rlimits(p, err) < 0 || husk_procattr_apply(spec, err) < 0)
 		return -1;
 	if (p->has_umask)
 		umask(p->umask);

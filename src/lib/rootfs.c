@@ -15,6 +15,7 @@
 #include <linux/mount.h>
 #include <linux/openat2.h>
 
+#include "lsm.h"
 #include "util.h"
 
 #define FD_PATH_MAX 32
@@ -246,7 +247,8 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 			return -1;
 	} else {
 		const char *type = strcmp(m->type, "cgroup") == 0 ? "cgroup2" : m->type;
-		if (mount_at_fd(m->source ? m->source : m->type, dest, type, flags, m->data, m->destination, err) < 0)
+		_cleanup_free_ char *data = husk_lsm_mount_data(m->data, opts->mount_label);
+		if (mount_at_fd(m->source ? m->source : m->type, dest, type, flags, data, m->destination, err) < 0)
 			return -1;
 	}
 	/* dest is the directory under the new mount; look again to get the mount itself */

@@ -15,6 +15,7 @@ struct husk_rootfs_opts {
 	bool in_user_ns;             /* devices are bind-mounted from the host: mknod is not allowed */
 	bool new_cgroup_ns;
 	const struct husk_cgroup *cgroup;
+	const char *mount_label;     /* linux.mountLabel: context= on filesystem mounts (SELinux) */
 	int devnull_tree;            /* set by prepare: a detached clone of the host's /dev/null
 				      * (checked to be char 1:3), the only source masks come from */
 };

@@ -9,7 +9,10 @@
 #include <strings.h>
 #include <sys/capability.h>
 #include <sys/mount.h>
+#include <sys/personality.h>
 #include <fcntl.h>
+#include <linux/ioprio.h>
+#include <linux/sched.h>
 
 #include "jsonpos.h"
 #include "seccomp.h"
@@ -398,6 +401,143 @@ fail:
 	return -1;
 }
 
+struct name_int {
+	const char *name;
+	long value;
+};
+
+static long lookup_name(const struct name_int *table, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return table[i].value;
+	return -1;
+}
+
+static int parse_io_priority(struct ctx *c, json_t *process, struct husk_process *p)
+{
+	static const struct name_int classes[] = {
+		{"IOPRIO_CLASS_RT", IOPRIO_CLASS_RT}, {"IOPRIO_CLASS_BE", IOPRIO_CLASS_BE},
+		{"IOPRIO_CLASS_IDLE", IOPRIO_CLASS_IDLE},
+	};
+	const char *cls = NULL;
+	json_t *obj;
+	long long n = 0;
+	int rc = field(c, process, "ioPriority", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	if (get_string(c, obj, "class", true, &cls) < 0 || get_int(c, obj, "priority", false, 0, 7, &n) < 0)
+		goto fail;
+	if ((p->io_class = (int)lookup_name(classes, ARRAY_SIZE(classes), cls)) < 0) {
+		fail_key(c, "class", "unknown I/O priority class \"%s\"", cls);
+		goto fail;
+	}
+	p->io_priority = (int)n;
+	p->has_io_priority = true;
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	return -1;
+}
+
+static int parse_scheduler(struct ctx *c, json_t *process, struct husk_process *p)
+{
+	static const struct name_int policies[] = {
+		{"SCHED_OTHER", SCHED_NORMAL}, {"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
+		{"SCHED_BATCH", SCHED_BATCH}, {"SCHED_ISO", 4}, {"SCHED_IDLE", SCHED_IDLE},
+		{"SCHED_DEADLINE", SCHED_DEADLINE},
+	};
+	static const struct name_int flags[] = {
+		{"SCHED_FLAG_RESET_ON_FORK", SCHED_FLAG_RESET_ON_FORK}, {"SCHED_FLAG_RECLAIM", SCHED_FLAG_RECLAIM},
+		{"SCHED_FLAG_DL_OVERRUN", SCHED_FLAG_DL_OVERRUN}, {"SCHED_FLAG_KEEP_POLICY", SCHED_FLAG_KEEP_POLICY},
+		{"SCHED_FLAG_KEEP_PARAMS", SCHED_FLAG_KEEP_PARAMS}, {"SCHED_FLAG_UTIL_CLAMP_MIN", SCHED_FLAG_UTIL_CLAMP_MIN},
+		{"SCHED_FLAG_UTIL_CLAMP_MAX", SCHED_FLAG_UTIL_CLAMP_MAX},
+	};
+	struct husk_scheduler *sc = &p->scheduler;
+	const char *policy = NULL;
+	const char **names = NULL;
+	size_t n_names = 0;
+	json_t *obj;
+	long long n;
+	int rc = field(c, process, "scheduler", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	if (get_string(c, obj, "policy", true, &policy) < 0)
+		goto fail;
+	if ((sc->policy = (int)lookup_name(policies, ARRAY_SIZE(policies), policy)) < 0) {
+		fail_key(c, "policy", "unknown scheduling policy \"%s\"", policy);
+		goto fail;
+	}
+	n = 0;
+	if (get_int(c, obj, "nice", false, -20, 19, &n) < 0)
+		goto fail;
+	sc->nice = (int)n;
+	n = 0;
+	if (get_int(c, obj, "priority", false, 0, 99, &n) < 0)
+		goto fail;
+	sc->priority = (int)n;
+	if (get_u64(c, obj, "runtime", false, &sc->runtime) < 0 || get_u64(c, obj, "deadline", false, &sc->deadline) < 0 ||
+	    get_u64(c, obj, "period", false, &sc->period) < 0 ||
+	    get_string_array(c, obj, "flags", false, &names, &n_names) < 0)
+		goto fail;
+	for (size_t i = 0; i < n_names; i++) {
+		long f = lookup_name(flags, ARRAY_SIZE(flags), names[i]);
+		if (f < 0) {
+			push_key(c, "flags");
+			push_index(c, i);
+			fail(c, "unknown scheduler flag \"%s\"", names[i]);
+			pop(c);
+			pop(c);
+			goto fail;
+		}
+		sc->flags |= (uint64_t)f;
+	}
+	free(names);
+	p->has_scheduler = true;
+	pop(c);
+	return 1;
+fail:
+	free(names);
+	pop(c);
+	return -1;
+}
+
+static int parse_personality(struct ctx *c, json_t *linux_obj, struct husk_spec *spec)
+{
+	static const struct name_int domains[] = {{"LINUX", PER_LINUX}, {"LINUX32", PER_LINUX32}};
+	const char *domain = NULL;
+	const char **flags = NULL;
+	size_t n_flags = 0;
+	json_t *obj;
+	long d;
+	int rc = field(c, linux_obj, "personality", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	if (get_string(c, obj, "domain", true, &domain) < 0 || get_string_array(c, obj, "flags", false, &flags, &n_flags) < 0)
+		goto fail;
+	free(flags);
+	if ((d = lookup_name(domains, ARRAY_SIZE(domains), domain)) < 0) {
+		fail_key(c, "domain", "unknown personality domain \"%s\" (LINUX or LINUX32)", domain);
+		goto fail;
+	}
+	/* the spec defines no flags yet: one it does not know is refused, not ignored */
+	if (n_flags) {
+		fail_key(c, "flags", "no personality flags are defined");
+		goto fail;
+	}
+	spec->personality = (unsigned long)d;
+	spec->has_personality = true;
+	pop(c);
+	return 1;
+fail:
+	pop(c);
+	return -1;
+}
+
 static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
 {
 	json_t *process, *console;
@@ -458,7 +598,8 @@ static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
 		p->oom_score_adj = (int)n;
 	}
 	if (get_string(c, process, "apparmorProfile", false, &p->apparmor_profile) < 0 ||
-	    get_string(c, process, "selinuxLabel", false, &p->selinux_label) < 0)
+	    get_string(c, process, "selinuxLabel", false, &p->selinux_label) < 0 ||
+	    parse_io_priority(c, process, p) < 0 || parse_scheduler(c, process, p) < 0)
 		goto fail;
 	pop(c);
 	return 0;
@@ -898,6 +1039,7 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 	    parse_path_list(c, linux_obj, "maskedPaths", &spec->masked_paths, &spec->n_masked_paths) < 0 ||
 	    parse_path_list(c, linux_obj, "readonlyPaths", &spec->readonly_paths, &spec->n_readonly_paths) < 0 ||
 	    parse_sysctl(c, linux_obj, spec) < 0 || parse_seccomp(c, linux_obj, &spec->seccomp) < 0 ||
+	    parse_personality(c, linux_obj, spec) < 0 ||
 	    get_string(c, linux_obj, "rootfsPropagation", false, &propagation) < 0 ||
 	    get_string(c, linux_obj, "mountLabel", false, &spec->mount_label) < 0)
 		goto fail;
@@ -958,14 +1100,6 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	}
 	/* asked-for protections husk cannot give yet are refused, never skipped: a container
 	 * must not run unconfined because its seccomp filter or label was quietly dropped */
-	if (spec->process.apparmor_profile && spec->process.apparmor_profile[0]) {
-		push_key(c, "process");
-		return fail_key(c, "apparmorProfile", "AppArmor profiles are not supported by husk yet");
-	}
-	if (spec->process.selinux_label && spec->process.selinux_label[0]) {
-		push_key(c, "process");
-		return fail_key(c, "selinuxLabel", "SELinux labels are not supported by husk yet");
-	}
 	if (json_object_size(json_object_get(root, "hooks")) > 0)
 		return fail_key(c, "hooks", "hooks are not supported by husk yet");
 	if (json_object_get(root, "linux") == NULL)
@@ -980,8 +1114,7 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 		if (notify && !spec->seccomp.listener_path)
 			return fail_key(c, "seccomp", "SCMP_ACT_NOTIFY needs a listenerPath");
 	}
-	if (spec->mount_label && spec->mount_label[0])
-		return fail_key(c, "mountLabel", "SELinux mount labels are not supported by husk yet");
+
 	if (new_user && (spec->n_uid_mappings == 0 || spec->n_gid_mappings == 0))
 		return fail(c, "a new user namespace needs uidMappings and gidMappings");
 	if (!new_user && (spec->n_uid_mappings || spec->n_gid_mappings))

@@ -39,6 +39,16 @@ struct husk_process {
 	int oom_score_adj;
 	const char *apparmor_profile;
 	const char *selinux_label;
+	bool has_io_priority;
+	int io_class;               /* IOPRIO_CLASS_* */
+	int io_priority;
+	bool has_scheduler;
+	struct husk_scheduler {
+		int policy;         /* SCHED_* */
+		int nice, priority;
+		uint64_t flags;     /* SCHED_FLAG_* */
+		uint64_t runtime, deadline, period;
+	} scheduler;
 };
 
 struct husk_mount {
@@ -139,6 +149,8 @@ struct husk_spec {
 	const char *mount_label;
 	json_t *annotations;        /* borrowed from json; NULL if none */
 	struct husk_seccomp seccomp;
+	bool has_personality;
+	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 };
 
 /* Parse and validate config text; `file` names it in errors ("config.json"). */

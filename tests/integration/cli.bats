@@ -51,7 +51,9 @@ load helpers
 	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")'
 	echo "$output" | jq -e '.mountOptions | index("rbind") and index("rro")'
 	echo "$output" | jq -e '.linux.cgroup.v1 and .linux.cgroup.v2'
-	echo "$output" | jq -e '.linux.mountExtensions.idmap.enabled == false and .linux.seccomp.enabled == false'
+	echo "$output" | jq -e '.linux.mountExtensions.idmap.enabled == false and .linux.seccomp.enabled'
+	echo "$output" | jq -e '.linux.seccomp.actions | index("SCMP_ACT_NOTIFY")'
+	echo "$output" | jq -e '.linux.seccomp.operators | length == 7'
 }
 
 @test "list with no containers prints the header only" {

@@ -15,6 +15,7 @@
 #include "lib/cgroup.h"
 #include "lib/jsonpos.h"
 #include "lib/profile.h"
+#include "lib/lsm.h"
 #include <linux/capability.h>
 #include "lib/ns.h"
 #include "lib/state.h"
@@ -163,6 +164,29 @@ static void test_default_profile_follows_caps(void **state)
 	json_decref(admin);
 }
 
+static void test_lsm_plumbing(void **state)
+{
+	const char *file;
+	char *text, *data;
+	(void)state;
+
+	husk_lsm_exec_attr(HUSK_LSM_APPARMOR, "docker-default", &file, &text);
+	assert_string_equal(file, "apparmor/exec");
+	assert_string_equal(text, "exec docker-default");
+	free(text);
+	husk_lsm_exec_attr(HUSK_LSM_SELINUX, "system_u:system_r:container_t:s0:c1,c2", &file, &text);
+	assert_string_equal(file, "exec");
+	assert_string_equal(text, "system_u:system_r:container_t:s0:c1,c2");
+	free(text);
+	data = husk_lsm_mount_data("mode=755,size=1m", "system_u:object_r:container_file_t:s0:c1,c2");
+	assert_string_equal(data, "mode=755,size=1m,context=\"system_u:object_r:container_file_t:s0:c1,c2\"");
+	free(data);
+	data = husk_lsm_mount_data(NULL, "x_t");
+	assert_string_equal(data, "context=\"x_t\"");
+	free(data);
+	assert_null(husk_lsm_mount_data(NULL, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_container_ids),
 		cmocka_unit_test(test_device_lines),
 		cmocka_unit_test(test_default_profile_follows_caps),
+		cmocka_unit_test(test_lsm_plumbing),
 	};
 	return cmocka_run_group_tests_name("logic", tests, NULL, NULL);
 }

@@ -198,7 +198,13 @@ static void test_unsupported_and_bad_protections_refused(void **state)
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_NOTIFY\"}}}",
 		     "linux.seccomp", "needs a listenerPath");
 	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
-		     " \"apparmorProfile\": \"docker-default\"}}", "process.apparmorProfile", "not supported");
+		     " \"ioPriority\": {\"class\": \"IOPRIO_CLASS_FAST\"}}}", "process.ioPriority.class", "unknown I/O priority class");
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     " \"scheduler\": {\"policy\": \"SCHED_BATCH\", \"nice\": 20}}}", "process.scheduler.nice: expected an integer -20..19", NULL);
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"args\": [\"sh\"], \"user\": {\"uid\": 0, \"gid\": 0},"
+		     " \"scheduler\": {\"policy\": \"SCHED_LAZY\"}}}", "process.scheduler.policy", "unknown scheduling policy");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"personality\": {\"domain\": \"LINUX64\"}}}",
+		     "linux.personality.domain", "unknown personality domain");
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}}",
 		     "hooks", "not supported by husk yet");
 }

@@ -1,0 +1,96 @@
+#define _GNU_SOURCE
+#include "lsm.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
+
+#include "util.h"
+
+static const char *const lsm_names[] = {[HUSK_LSM_APPARMOR] = "apparmor", [HUSK_LSM_SELINUX] = "selinux"};
+
+bool husk_lsm_enabled(enum husk_lsm lsm)
+{
+	_cleanup_free_ char *list = NULL;
+	struct husk_err ignored = {0};
+
+	if (husk_read_file_at(AT_FDCWD, "/sys/kernel/security/lsm", &list, NULL, &ignored) == 0) {
+		for (char *tok = strtok(list, ",\n"); tok; tok = strtok(NULL, ",\n"))
+			if (strcmp(tok, lsm_names[lsm]) == 0)
+				return true;
+		return false;
+	}
+	/* no securityfs: each LSM's own interface tells */
+	if (lsm == HUSK_LSM_SELINUX)
+		return access("/sys/fs/selinux/enforce", F_OK) == 0;
+	return access("/sys/module/apparmor/parameters/enabled", F_OK) == 0;
+}
+
+void husk_lsm_exec_attr(enum husk_lsm lsm, const char *label, const char **file, char **text)
+{
+	if (lsm == HUSK_LSM_APPARMOR) {
+		/* AppArmor's own directory since 5.8; "exec" is the shared one older kernels use */
+		*file = "apparmor/exec";
+		*text = husk_xasprintf("exec %s", label);
+	} else {
+		*file = "exec";
+		*text = husk_xstrdup(label);
+	}
+}
+
+char *husk_lsm_mount_data(const char *data, const char *mount_label)
+{
+	if (!mount_label || !*mount_label)
+		return data ? husk_xstrdup(data) : NULL;
+	if (!data || !*data)
+		return husk_xasprintf("context=\"%s\"", mount_label);
+	return husk_xasprintf("%s,context=\"%s\"", data, mount_label);
+}
+
+int husk_lsm_check(const struct husk_spec *spec, struct husk_err *err)
+{
+	const struct husk_process *p = &spec->process;
+
+	if (p->apparmor_profile && *p->apparmor_profile && !husk_lsm_enabled(HUSK_LSM_APPARMOR))
+		return husk_err_set(err, EOPNOTSUPP, "process.apparmorProfile \"%s\": AppArmor is not enabled on this host",
+				    p->apparmor_profile);
+	if (p->selinux_label && *p->selinux_label && !husk_lsm_enabled(HUSK_LSM_SELINUX))
+		return husk_err_set(err, EOPNOTSUPP, "process.selinuxLabel \"%s\": SELinux is not enabled on this host",
+				    p->selinux_label);
+	if (spec->mount_label && *spec->mount_label && !husk_lsm_enabled(HUSK_LSM_SELINUX))
+		return husk_err_set(err, EOPNOTSUPP, "linux.mountLabel \"%s\": SELinux is not enabled on this host",
+				    spec->mount_label);
+	return 0;
+}
+
+static int write_attr(enum husk_lsm lsm, const char *label, struct husk_err *err)
+{
+	_cleanup_close_ int dir = open("/proc/thread-self/attr", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_free_ char *text = NULL;
+	struct statfs sfs;
+	const char *file;
+
+	if (dir < 0)
+		return husk_err_sys(err, "open /proc/thread-self/attr");
+	/* the label goes where procfs says, nowhere else */
+	if (fstatfs(dir, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
+		return husk_err_set(err, EINVAL, "/proc/thread-self/attr is not on procfs");
+	husk_lsm_exec_attr(lsm, label, &file, &text);
+	if (lsm == HUSK_LSM_APPARMOR && faccessat(dir, file, F_OK, 0) < 0)
+		file = "exec";
+	if (husk_write_file_at(dir, file, text, strlen(text), err) < 0)
+		return husk_err_wrap(err, "label the container's process %s", label);
+	return 0;
+}
+
+int husk_lsm_apply(const struct husk_spec *spec, struct husk_err *err)
+{
+	const struct husk_process *p = &spec->process;
+
+	if (p->apparmor_profile && *p->apparmor_profile && write_attr(HUSK_LSM_APPARMOR, p->apparmor_profile, err) < 0)
+		return -1;
+	if (p->selinux_label && *p->selinux_label && write_attr(HUSK_LSM_SELINUX, p->selinux_label, err) < 0)
+		return -1;
+	return 0;
+}
