@@ -15,6 +15,7 @@
 #include <linux/sched.h>
 
 #include "cgroup.h"
+#include "cgroup_limits.h"
 #include "init.h"
 #include "lsm.h"
 #include "seccomp.h"
@@ -227,6 +228,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	_cleanup_free_ char *bundle = NULL;
 	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1, listener_fd = -1;
 	_cleanup_free_ char *cache_dir = NULL;
+	_cleanup_free_ struct husk_cgroup_write *limits = NULL;
+	size_t n_limits = 0;
 	struct husk_bpf bpf = {0};
 	int sv[2] = {-1, -1};
 	pid_t pid = -1;
@@ -271,7 +274,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
-	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0)
+	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0 ||
+	    husk_cgroup_plan(&spec.resources, cg.v2, &limits, &n_limits, err) < 0)
 		goto out;
 
 	/* the id first: "already exists" must name the container, not its cgroup */
@@ -291,6 +295,10 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	state_cgroups(&st, &cg, false);
 	if (husk_cgroup_apply_devices(&cg, &spec, err) < 0)
+		goto out;
+	if (cg.v2 && n_limits && husk_cgroup_enable_controllers(cg.created, cg.n_created, cg.h[0].dir, err) < 0)
+		goto out;
+	if (husk_cgroup_apply(st.cgroup_dirs, st.n_cgroup_dirs, limits, n_limits, err) < 0)
 		goto out;
 
 	if (!o->run) {

@@ -1012,6 +1012,264 @@ fail:
 	return -1;
 }
 
+static int get_opt(struct ctx *c, json_t *obj, const char *key, long long min, long long max, struct husk_opt_i64 *o)
+{
+	long long n;
+	int rc = get_int(c, obj, key, false, min, max, &n);
+
+	if (rc > 0) {
+		o->set = true;
+		o->v = n;
+	}
+	return rc;
+}
+
+/* uint64 fields where the spec allows the whole range: kept as int64, above that refused */
+#define BIG INT64_MAX
+
+static int parse_blkio_device(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_blkio_device *d = elem;
+	bool weights = data != NULL;
+	long long n;
+	(void)index;
+
+	if (get_int(c, item, "major", true, 0, 4095, &n) < 0)
+		return -1;
+	d->major = n;
+	if (get_int(c, item, "minor", true, 0, 1048575, &n) < 0)
+		return -1;
+	d->minor = n;
+	if (weights)
+		return get_opt(c, item, "weight", 10, 1000, &d->weight) < 0 ||
+		       get_opt(c, item, "leafWeight", 10, 1000, &d->leaf_weight) < 0 ? -1 : 0;
+	if (get_opt(c, item, "rate", 0, BIG, &d->rate) < 0)
+		return -1;
+	if (!d->rate.set)
+		return fail_key(c, "rate", "missing required field \"rate\"");
+	return 0;
+}
+
+static int parse_hugepage(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_named_value *h = elem;
+	long long n;
+	(void)index;
+	(void)data;
+
+	if (get_string(c, item, "pageSize", true, &h->name) < 0 || get_int(c, item, "limit", true, 0, BIG, &n) < 0)
+		return -1;
+	/* "2MB", "1GB", "64KB": the hugetlb file names use these */
+	size_t len = strlen(h->name);
+	if (len < 3 || strspn(h->name, "0123456789") != len - 2 ||
+	    (strcmp(h->name + len - 2, "KB") && strcmp(h->name + len - 2, "MB") && strcmp(h->name + len - 2, "GB")))
+		return fail_key(c, "pageSize", "\"%s\" is not a page size like 2MB or 1GB", h->name);
+	h->number = n;
+	return 0;
+}
+
+static int parse_net_priority(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_named_value *p = elem;
+	long long n;
+	(void)index;
+	(void)data;
+
+	if (get_string(c, item, "name", true, &p->name) < 0 || get_int(c, item, "priority", true, 0, UINT32_MAX, &n) < 0)
+		return -1;
+	if (!*p->name || strpbrk(p->name, " \n/"))
+		return fail_key(c, "name", "\"%s\" is not an interface name", p->name);
+	p->number = n;
+	return 0;
+}
+
+static bool plain_name(const char *s)
+{
+	return *s && !strpbrk(s, " \n/") && !has_dotdot(s);
+}
+
+static int parse_resources_obj(struct ctx *c, json_t *obj, struct husk_resources *r)
+{
+	json_t *sub, *value;
+	const char *key;
+	int rc;
+
+	r->present = true;
+	if ((rc = field(c, obj, "memory", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		/* -1 is "no limit", as in runc */
+		if (get_opt(c, sub, "limit", -1, BIG, &r->memory.limit) < 0 ||
+		    get_opt(c, sub, "reservation", -1, BIG, &r->memory.reservation) < 0 ||
+		    get_opt(c, sub, "swap", -1, BIG, &r->memory.swap) < 0 ||
+		    get_opt(c, sub, "kernel", -1, BIG, &r->memory.kernel) < 0 ||
+		    get_opt(c, sub, "kernelTCP", -1, BIG, &r->memory.kernel_tcp) < 0 ||
+		    get_opt(c, sub, "swappiness", 0, 100, &r->memory.swappiness) < 0)
+			goto fail;
+		if ((rc = get_bool(c, sub, "disableOOMKiller", &r->memory.disable_oom_killer)) < 0)
+			goto fail;
+		r->memory.has_disable_oom_killer = rc > 0;
+		if ((rc = get_bool(c, sub, "useHierarchy", &r->memory.use_hierarchy)) < 0)
+			goto fail;
+		r->memory.has_use_hierarchy = rc > 0;
+		if (get_bool(c, sub, "checkBeforeUpdate", &r->memory.check_before_update) < 0)
+			goto fail;
+		if (r->memory.limit.set && r->memory.swap.set && r->memory.limit.v > 0 && r->memory.swap.v > 0 &&
+		    r->memory.swap.v < r->memory.limit.v) {
+			fail_key(c, "swap", "memory+swap (%lld) is below the memory limit (%lld)",
+				 (long long)r->memory.swap.v, (long long)r->memory.limit.v);
+			goto fail;
+		}
+		pop(c);
+	}
+	if ((rc = field(c, obj, "cpu", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (get_opt(c, sub, "shares", 0, 262144, &r->cpu.shares) < 0 ||
+		    get_opt(c, sub, "quota", -1, BIG, &r->cpu.quota) < 0 ||
+		    get_opt(c, sub, "period", 0, 1000000, &r->cpu.period) < 0 ||
+		    get_opt(c, sub, "burst", 0, BIG, &r->cpu.burst) < 0 ||
+		    get_opt(c, sub, "realtimeRuntime", -1, BIG, &r->cpu.realtime_runtime) < 0 ||
+		    get_opt(c, sub, "realtimePeriod", 0, BIG, &r->cpu.realtime_period) < 0 ||
+		    get_opt(c, sub, "idle", 0, 1, &r->cpu.idle) < 0 ||
+		    get_string(c, sub, "cpus", false, &r->cpu.cpus) < 0 || get_string(c, sub, "mems", false, &r->cpu.mems) < 0)
+			goto fail;
+		/* the kernel takes periods of 1 ms .. 1 s, and quotas of at least 1 ms */
+		if (r->cpu.period.set && r->cpu.period.v != 0 && r->cpu.period.v < 1000) {
+			fail_key(c, "period", "%lld us is below the kernel's minimum of 1000 us", (long long)r->cpu.period.v);
+			goto fail;
+		}
+		if (r->cpu.quota.set && r->cpu.quota.v > 0 && r->cpu.quota.v < 1000) {
+			fail_key(c, "quota", "%lld us is below the kernel's minimum of 1000 us", (long long)r->cpu.quota.v);
+			goto fail;
+		}
+		if ((r->cpu.cpus && strspn(r->cpu.cpus, "0123456789,-") != strlen(r->cpu.cpus)) ||
+		    (r->cpu.mems && strspn(r->cpu.mems, "0123456789,-") != strlen(r->cpu.mems))) {
+			fail(c, "cpus and mems are lists like \"0-2,4\"");
+			goto fail;
+		}
+		pop(c);
+	}
+	if ((rc = field(c, obj, "pids", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (get_opt(c, sub, "limit", -1, BIG, &r->pids_limit) < 0)
+			goto fail;
+		pop(c);
+	}
+	if ((rc = field(c, obj, "blockIO", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		static const char *const throttles[4] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+							 "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
+		if (get_opt(c, sub, "weight", 10, 1000, &r->blkio.weight) < 0 ||
+		    get_opt(c, sub, "leafWeight", 10, 1000, &r->blkio.leaf_weight) < 0 ||
+		    parse_object_array(c, sub, "weightDevice", sizeof(struct husk_blkio_device),
+				       (void **)&r->blkio.weight_device, &r->blkio.n_weight_device, parse_blkio_device, r) < 0)
+			goto fail;
+		for (int t = 0; t < 4; t++)
+			if (parse_object_array(c, sub, throttles[t], sizeof(struct husk_blkio_device),
+					       (void **)&r->blkio.throttle[t], &r->blkio.n_throttle[t], parse_blkio_device, NULL) < 0)
+				goto fail;
+		pop(c);
+	}
+	if (parse_object_array(c, obj, "hugepageLimits", sizeof(struct husk_named_value), (void **)&r->hugepages,
+			       &r->n_hugepages, parse_hugepage, NULL) < 0)
+		return -1;
+	if ((rc = field(c, obj, "network", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (get_opt(c, sub, "classID", 0, UINT32_MAX, &r->net_class_id) < 0 ||
+		    parse_object_array(c, sub, "priorities", sizeof(struct husk_named_value), (void **)&r->net_priorities,
+				       &r->n_net_priorities, parse_net_priority, NULL) < 0)
+			goto fail;
+		pop(c);
+	}
+	if ((rc = field(c, obj, "rdma", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		r->rdma = husk_xcalloc(json_object_size(sub), sizeof(*r->rdma));
+		json_object_foreach(sub, key, value) {
+			struct husk_named_value *d = &r->rdma[r->n_rdma++];
+			push_key(c, key);
+			d->name = key;
+			if (!json_is_object(value) || !plain_name(key)) {
+				fail(c, "expected an object for an RDMA device");
+				pop(c);
+				goto fail;
+			}
+			if (get_opt(c, value, "hcaHandles", 0, UINT32_MAX, &d->hca_handles) < 0 ||
+			    get_opt(c, value, "hcaObjects", 0, UINT32_MAX, &d->hca_objects) < 0) {
+				pop(c);
+				goto fail;
+			}
+			pop(c);
+		}
+		pop(c);
+	}
+	if ((rc = field(c, obj, "unified", JSON_OBJECT, false, &sub)) < 0)
+		return -1;
+	if (rc > 0) {
+		r->unified = husk_xcalloc(json_object_size(sub), sizeof(*r->unified));
+		json_object_foreach(sub, key, value) {
+			struct husk_named_value *u = &r->unified[r->n_unified++];
+			push_key(c, key);
+			/* a file of the container's own cgroup, never a path out of it */
+			if (!plain_name(key) || !strchr(key, '.') || strncmp(key, "cgroup.", 7) == 0) {
+				fail(c, "\"%s\" is not a controller file of the container's cgroup", key);
+				pop(c);
+				goto fail;
+			}
+			if (!json_is_string(value)) {
+				fail(c, "expected a string, got %s", type_name(value));
+				pop(c);
+				goto fail;
+			}
+			u->name = key;
+			u->value = json_string_value(value);
+			pop(c);
+		}
+		pop(c);
+	}
+	return 0;
+fail:
+	pop(c);
+	return -1;
+}
+
+void husk_resources_free(struct husk_resources *r)
+{
+	free(r->blkio.weight_device);
+	for (int t = 0; t < 4; t++)
+		free(r->blkio.throttle[t]);
+	free(r->hugepages);
+	free(r->net_priorities);
+	free(r->rdma);
+	free(r->unified);
+	memset(r, 0, sizeof(*r));
+}
+
+int husk_resources_parse(const char *file, const char *text, size_t len, json_t **json,
+			 struct husk_resources *res, struct husk_err *err)
+{
+	struct ctx c = {.file = file, .text = text, .len = len, .err = err};
+	json_error_t jerr;
+
+	memset(res, 0, sizeof(*res));
+	*json = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!*json)
+		return husk_err_set(err, 0, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+	if (!json_is_object(*json) || parse_resources_obj(&c, *json, res) < 0) {
+		if (!json_is_object(*json))
+			fail(&c, "expected an object, got %s", type_name(*json));
+		husk_resources_free(res);
+		json_decref(*json);
+		*json = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 {
 	static const struct { const char *name; unsigned long flags; } propagations[] = {
@@ -1049,6 +1307,8 @@ static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 	if (rc > 0) {
 		rc = parse_object_array(c, resources, "devices", sizeof(struct husk_device_rule),
 					(void **)&spec->device_rules, &spec->n_device_rules, parse_device_rule, NULL);
+		if (rc >= 0)
+			rc = parse_resources_obj(c, resources, &spec->resources);
 		pop(c);
 		if (rc < 0)
 			goto fail;
@@ -1205,6 +1465,7 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->devices);
 	free(spec->namespaces);
 	free(spec->device_rules);
+	husk_resources_free(&spec->resources);
 	for (size_t i = 0; i < spec->seccomp.n_rules; i++) {
 		free(spec->seccomp.rules[i].names);
 		free(spec->seccomp.rules[i].args);

@@ -115,6 +115,47 @@ struct husk_seccomp {
 	size_t n_rules;
 };
 
+/* An optional number: set says whether the config gave it. */
+struct husk_opt_i64 {
+	bool set;
+	int64_t v;
+};
+
+struct husk_blkio_device {
+	int64_t major, minor;
+	struct husk_opt_i64 weight, leaf_weight, rate; /* rate: bytes or I/Os per second */
+};
+
+struct husk_named_value {
+	const char *name;           /* borrowed */
+	const char *value;          /* borrowed (unified) */
+	int64_t number;             /* hugepage limit, net priority */
+	struct husk_opt_i64 hca_handles, hca_objects; /* rdma */
+};
+
+/* linux.resources, typed and range-checked; the cgroup planner turns it into file writes. */
+struct husk_resources {
+	bool present;
+	struct {
+		struct husk_opt_i64 limit, reservation, swap, kernel, kernel_tcp, swappiness;
+		bool has_disable_oom_killer, disable_oom_killer, has_use_hierarchy, use_hierarchy;
+		bool check_before_update;
+	} memory;
+	struct {
+		struct husk_opt_i64 shares, quota, period, burst, realtime_runtime, realtime_period, idle;
+		const char *cpus, *mems;
+	} cpu;
+	struct husk_opt_i64 pids_limit;
+	struct {
+		struct husk_opt_i64 weight, leaf_weight;
+		struct husk_blkio_device *weight_device, *throttle[4]; /* read bps, write bps, read iops, write iops */
+		size_t n_weight_device, n_throttle[4];
+	} blkio;
+	struct husk_named_value *hugepages, *net_priorities, *rdma, *unified;
+	size_t n_hugepages, n_net_priorities, n_rdma, n_unified;
+	struct husk_opt_i64 net_class_id;
+};
+
 struct husk_time_offset {
 	bool set;
 	int64_t secs;
@@ -140,6 +181,7 @@ struct husk_spec {
 	size_t n_devices;
 	struct husk_device_rule *device_rules;
 	size_t n_device_rules;
+	struct husk_resources resources;
 	const char *cgroups_path;
 	const char **masked_paths, **readonly_paths;
 	size_t n_masked_paths, n_readonly_paths;
@@ -156,6 +198,11 @@ struct husk_spec {
 /* Parse and validate config text; `file` names it in errors ("config.json"). */
 int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_spec *spec,
 		    struct husk_err *err);
+/* A linux.resources object on its own (husk oci update --resources FILE); `file` names it. */
+int husk_resources_parse(const char *file, const char *text, size_t len, json_t **json,
+			 struct husk_resources *res, struct husk_err *err);
+void husk_resources_free(struct husk_resources *res);
+
 /* Read and parse BUNDLE/config.json. */
 int husk_spec_load(const char *bundle, struct husk_spec *spec, struct husk_err *err);
 void husk_spec_free(struct husk_spec *spec);
