@@ -45,5 +45,10 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_list(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_spec(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_features(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_update(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_pause(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_resume(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_ps(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_events(struct husk_globals *g, int argc, char **argv);
 
 #endif

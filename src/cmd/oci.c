@@ -17,13 +17,18 @@
 static const struct husk_cmd oci_cmds[] = {
 	{"create", husk_cmd_create, "create a container from a bundle, waiting to be started"},
 	{"delete", husk_cmd_delete, "delete a container and everything it holds"},
+	{"events", husk_cmd_events, "stats (and OOM events) of a container, once or as a stream"},
 	{"features", husk_cmd_features, "print what this runtime supports (JSON)"},
 	{"kill", husk_cmd_kill, "send a signal to a container's init (or all its processes)"},
 	{"list", husk_cmd_list, "list containers"},
+	{"pause", husk_cmd_pause, "freeze every process of a container"},
+	{"ps", husk_cmd_ps, "the processes of a container"},
+	{"resume", husk_cmd_resume, "thaw a paused container"},
 	{"run", husk_cmd_run, "create and start a container, wait for it"},
 	{"spec", husk_cmd_spec, "write a default config.json"},
 	{"start", husk_cmd_start, "start a created container"},
 	{"state", husk_cmd_state, "print a container's state (JSON)"},
+	{"update", husk_cmd_update, "change the resource limits of a container"},
 };
 
 static int oci_usage(FILE *out)

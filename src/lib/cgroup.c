@@ -406,6 +406,135 @@ int husk_cgroup_kill(const char *dir, int sig, struct husk_err *err)
 	return 0;
 }
 
+bool husk_cgroup_dirs_v2(char *const *dirs, size_t n)
+{
+	struct statfs sfs;
+	return n == 1 && statfs(dirs[0], &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* dirs[i]/file of the first dir that has it, read whole; NULL if none */
+static char *read_from(char *const *dirs, size_t n, const char *file)
+{
+	struct husk_err ignored = {0};
+	char *text = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = husk_xasprintf("%s/%s", dirs[i], file);
+		if (husk_read_file_at(AT_FDCWD, path, &text, NULL, &ignored) == 0)
+			return text;
+		husk_err_clear(&ignored);
+	}
+	return NULL;
+}
+
+static const char *dir_having(char *const *dirs, size_t n, const char *file)
+{
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *path = husk_xasprintf("%s/%s", dirs[i], file);
+		if (access(path, F_OK) == 0)
+			return dirs[i];
+	}
+	return NULL;
+}
+
+/* "key value" lines (memory.stat, cpu.stat, memory.events): the value of key, or -1 */
+static long long keyed(const char *text, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, key, len) == 0 && line[len] == ' ')
+			return strtoll(line + len + 1, NULL, 10);
+	return -1;
+}
+
+static long long number_in(char *const *dirs, size_t n, const char *file)
+{
+	_cleanup_free_ char *text = read_from(dirs, n, file);
+
+	if (!text)
+		return -1;
+	if (strncmp(text, "max", 3) == 0)
+		return 0;
+	return strtoll(text, NULL, 10);
+}
+
+int husk_cgroup_freeze(char *const *dirs, size_t n, bool freeze, struct husk_err *err)
+{
+	bool v2 = husk_cgroup_dirs_v2(dirs, n);
+	const char *file = v2 ? "cgroup.freeze" : "freezer.state";
+	const char *dir = dir_having(dirs, n, file);
+	const char *want = v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+	_cleanup_free_ char *path = NULL;
+
+	if (!dir)
+		return husk_err_set(err, ENOTSUP, "%s: no freezer for this container (no %s in its cgroups)",
+				    freeze ? "pause" : "resume", file);
+	path = husk_xasprintf("%s/%s", dir, file);
+	if (husk_write_file_at(AT_FDCWD, path, want, strlen(want), err) < 0)
+		return -1;
+	/* freezing is asynchronous: wait until the kernel reports every task frozen */
+	for (int tries = 0; tries < 1000; tries++) {
+		_cleanup_free_ char *text = NULL;
+		const char *state_file = v2 ? "cgroup.events" : "freezer.state";
+		_cleanup_free_ char *sp = husk_xasprintf("%s/%s", dir, state_file);
+		if (husk_read_file_at(AT_FDCWD, sp, &text, NULL, err) < 0)
+			return -1;
+		if (v2 ? keyed(text, "frozen") == (freeze ? 1 : 0) : strncmp(text, want, strlen(want)) == 0)
+			return 0;
+		/* v1 FREEZING is retried by writing again, as the kernel documentation says */
+		if (!v2 && freeze && strncmp(text, "FREEZING", 8) == 0 && tries % 10 == 9)
+			husk_write_file_at(AT_FDCWD, path, want, strlen(want), &(struct husk_err){0});
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+	}
+	return husk_err_set(err, ETIMEDOUT, "%s did not reach %s within a second", path, want);
+}
+
+json_t *husk_cgroup_stats(char *const *dirs, size_t n)
+{
+	bool v2 = husk_cgroup_dirs_v2(dirs, n);
+	_cleanup_free_ char *cpu_stat = v2 ? read_from(dirs, n, "cpu.stat") : NULL;
+	_cleanup_free_ char *mem_stat = read_from(dirs, n, "memory.stat");
+	long long cpu_total = v2 ? (cpu_stat ? keyed(cpu_stat, "usage_usec") * 1000 : -1) : number_in(dirs, n, "cpuacct.usage");
+	json_t *memory, *obj;
+
+	if (v2)
+		memory = json_pack("{s:{s:I, s:I, s:I}, s:{s:I, s:I}, s:o}", "usage", "usage",
+				   (json_int_t)number_in(dirs, n, "memory.current"), "limit",
+				   (json_int_t)number_in(dirs, n, "memory.max"), "max", (json_int_t)number_in(dirs, n, "memory.peak"),
+				   "swap_usage", "usage", (json_int_t)number_in(dirs, n, "memory.swap.current"), "limit",
+				   (json_int_t)number_in(dirs, n, "memory.swap.max"), "stats", json_object());
+	else
+		memory = json_pack("{s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I}, s:o}", "usage", "usage",
+				   (json_int_t)number_in(dirs, n, "memory.usage_in_bytes"), "limit",
+				   (json_int_t)number_in(dirs, n, "memory.limit_in_bytes"), "max",
+				   (json_int_t)number_in(dirs, n, "memory.max_usage_in_bytes"), "failcnt",
+				   (json_int_t)number_in(dirs, n, "memory.failcnt"), "swap_usage", "usage",
+				   (json_int_t)number_in(dirs, n, "memory.memsw.usage_in_bytes"), "limit",
+				   (json_int_t)number_in(dirs, n, "memory.memsw.limit_in_bytes"), "stats", json_object());
+	obj = json_pack("{s:{s:{s:I}}, s:o, s:{s:I, s:I}}", "cpu", "usage", "total", (json_int_t)cpu_total, "memory", memory,
+			"pids", "current", (json_int_t)number_in(dirs, n, "pids.current"), "limit",
+			(json_int_t)number_in(dirs, n, "pids.max"));
+	if (mem_stat) {
+		json_t *stats = json_object_get(json_object_get(obj, "memory"), "stats");
+		for (char *line = strtok(mem_stat, "\n"); line; line = strtok(NULL, "\n")) {
+			char *sp = strchr(line, ' ');
+			if (sp) {
+				*sp = '\0';
+				json_object_set_new(stats, line, json_integer(strtoll(sp + 1, NULL, 10)));
+			}
+		}
+	}
+	return obj;
+}
+
+long long husk_cgroup_oom_kills(char *const *dirs, size_t n)
+{
+	_cleanup_free_ char *text = read_from(dirs, n, husk_cgroup_dirs_v2(dirs, n) ? "memory.events" : "memory.oom_control");
+
+	return text ? keyed(text, "oom_kill") : -1;
+}
+
 static bool is_empty(const char *dir)
 {
 	_cleanup_free_ pid_t *pids = NULL;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <jansson.h>
 
 #include "error.h"
 #include "spec.h"
@@ -74,6 +75,19 @@ int husk_cgroup_pids(const char *dir, pid_t **pids, size_t *n, struct husk_err *
 
 /* Send sig to every process in dir. */
 int husk_cgroup_kill(const char *dir, int sig, struct husk_err *err);
+
+/* Are these the container's cgroup v2 directory (rather than v1 hierarchies)? */
+bool husk_cgroup_dirs_v2(char *const *dirs, size_t n);
+
+/* Freeze or thaw (v1 freezer.state, v2 cgroup.freeze), waiting until the kernel says done. */
+int husk_cgroup_freeze(char *const *dirs, size_t n, bool freeze, struct husk_err *err);
+
+/* runc's stats object: cpu, memory, pids (and what else the files give). */
+json_t *husk_cgroup_stats(char *const *dirs, size_t n);
+
+/* How many times the OOM killer has struck in the cgroup (memory.oom_control or
+ * memory.events oom_kill); -1 if unknown. */
+long long husk_cgroup_oom_kills(char *const *dirs, size_t n);
 
 /* Remove a container's cgroups: dirs are its leaves, created what husk made (outermost first).
  * With force, processes left in them are killed first. A leaf that still holds processes is an

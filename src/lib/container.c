@@ -471,12 +471,19 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 		husk_err_set(err, EBUSY, "container \"%s\" is running: stop it first or use --force", id);
 		goto out;
 	}
-	if (status == HUSK_CREATED || status == HUSK_RUNNING) {
+	if (status == HUSK_PAUSED && !force) {
+		husk_err_set(err, EBUSY, "container \"%s\" is paused: resume it first or use --force", id);
+		goto out;
+	}
+	if (status == HUSK_CREATED || status == HUSK_RUNNING || status == HUSK_PAUSED) {
 		if (kill(st.pid, SIGKILL) < 0 && errno != ESRCH) {
 			husk_err_sys(err, "kill container \"%s\" (pid %d)", id, (int)st.pid);
 			goto out;
 		}
 	}
+	/* frozen tasks cannot die: thaw first (SIGKILL is queued and acted on at once) */
+	if (status == HUSK_PAUSED)
+		husk_cgroup_freeze(st.cgroup_dirs, st.n_cgroup_dirs, false, &(struct husk_err){0});
 	/* force: the cgroup may hold processes the init left behind (or a create that crashed) */
 	if (husk_cgroup_destroy(st.cgroup_dirs, st.n_cgroup_dirs, st.cgroup_created, st.n_cgroup_created, true, err) < 0)
 		goto out;
@@ -494,6 +501,92 @@ int husk_container_state(const char *root, const char *id, json_t **out, struct 
 	if (open_state(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	*out = husk_state_to_json(&st, husk_state_status(&st));
+	husk_state_free(&st);
+	return 0;
+}
+
+static int open_live(const char *root, const char *id, int *lock_fd, struct husk_state *st, const char *verb,
+		     struct husk_err *err)
+{
+	enum husk_status status;
+
+	if (open_state(root, id, lock_fd, st, err) < 0)
+		return -1;
+	status = husk_state_status(st);
+	if (status == HUSK_STOPPED || status == HUSK_CREATING) {
+		husk_err_set(err, ESRCH, "%s: container \"%s\" is %s", verb, id, husk_status_name(status));
+		husk_state_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+int husk_container_update(const char *root, const char *id, const struct husk_resources *res, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	_cleanup_free_ struct husk_cgroup_write *writes = NULL;
+	struct husk_state st;
+	size_t n;
+	int rc = -1;
+
+	if (open_live(root, id, &lock_fd, &st, "update", err) < 0)
+		return -1;
+	if (husk_cgroup_plan(res, husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs), &writes, &n, err) == 0)
+		rc = husk_cgroup_apply(st.cgroup_dirs, st.n_cgroup_dirs, writes, n, err);
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_pause(const char *root, const char *id, bool pause, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+	enum husk_status status;
+	int rc = -1;
+
+	if (open_live(root, id, &lock_fd, &st, pause ? "pause" : "resume", err) < 0)
+		return -1;
+	status = husk_state_status(&st);
+	if (pause && status != HUSK_RUNNING)
+		husk_err_set(err, EINVAL, "container \"%s\" is %s, not running", id, husk_status_name(status));
+	else if (!pause && status != HUSK_PAUSED)
+		husk_err_set(err, EINVAL, "container \"%s\" is %s, not paused", id, husk_status_name(status));
+	else if (husk_cgroup_freeze(st.cgroup_dirs, st.n_cgroup_dirs, pause, err) == 0) {
+		st.status = pause ? HUSK_PAUSED : HUSK_RUNNING;
+		rc = husk_state_write(lock_fd, &st, err);
+	}
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+	int rc;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	if (st.n_cgroup_dirs == 0) {
+		husk_state_free(&st);
+		return husk_err_set(err, ENOENT, "container \"%s\" has no cgroup", id);
+	}
+	rc = husk_cgroup_pids(st.cgroup_dirs[0], pids, n, err);
+	husk_state_free(&st);
+	return rc;
+}
+
+int husk_container_stats(const char *root, const char *id, json_t **stats, long long *oom_kills,
+			 enum husk_status *status, struct husk_err *err)
+{
+	_cleanup_close_ int lock_fd = -1;
+	struct husk_state st;
+
+	if (open_state(root, id, &lock_fd, &st, err) < 0)
+		return -1;
+	*status = husk_state_status(&st);
+	*stats = husk_cgroup_stats(st.cgroup_dirs, st.n_cgroup_dirs);
+	*oom_kills = husk_cgroup_oom_kills(st.cgroup_dirs, st.n_cgroup_dirs);
 	husk_state_free(&st);
 	return 0;
 }

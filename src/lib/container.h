@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "spec.h"
 #include "state.h"
 
 struct husk_create_opts {
@@ -36,6 +37,16 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, str
 int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err);
 /* The runtime-spec state of one container. */
 int husk_container_state(const char *root, const char *id, json_t **out, struct husk_err *err);
+
+/* Change the limits of a created, running or paused container. */
+int husk_container_update(const char *root, const char *id, const struct husk_resources *res, struct husk_err *err);
+/* Freeze / thaw every process of the container, and record it paused / running. */
+int husk_container_pause(const char *root, const char *id, bool pause, struct husk_err *err);
+/* The processes of the container (host pids). */
+int husk_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct husk_err *err);
+/* runc's stats event data; *oom_kills the OOM kill count; stopped when the container is. */
+int husk_container_stats(const char *root, const char *id, json_t **stats, long long *oom_kills,
+			 enum husk_status *status, struct husk_err *err);
 
 /* Write a pid file atomically (temporary + rename), as engines read it while it is written. */
 int husk_write_pid_file(const char *path, pid_t pid, struct husk_err *err);

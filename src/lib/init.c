@@ -264,6 +264,37 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	return 0;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The init is a copy of husk and holds every fd husk's caller gave it. While it waits for
+ * `start` (which may be long) only stdio, the preserved fds and husk's own are kept: an engine's
+ * pipe held open by a waiting container would keep the engine waiting for EOF. */
+static void close_inherited_fds(struct husk_init_ctx *ctx)
+{
+	int keep[16 + HUSK_CGROUP_MAX_HIER], n = 0, from = 3 + ctx->preserve_fds;
+
+	keep[n++] = ctx->sync_fd;
+	keep[n++] = ctx->start_fd;
+	keep[n++] = ctx->console_fd;
+	keep[n++] = ctx->listener_fd;
+	for (size_t i = 0; i < ctx->cgroup->n_attach_fds; i++)
+		keep[n++] = ctx->cgroup->attach_fds[i];
+	for (size_t i = 0; i < ctx->joins->n && n < (int)ARRAY_SIZE(keep); i++)
+		keep[n++] = ctx->joins->fd[i];
+	qsort(keep, (size_t)n, sizeof(int), cmp_int);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from)
+			syscall(SYS_close_range, from, keep[i] - 1, 0);
+		from = keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0u, 0);
+}
+
 /* The seccomp notify fd goes to the listener with the container process state, as the
  * runtime-spec describes: SCM_RIGHTS with the state JSON (fds: ["seccompFd"]) as the data. */
 static int send_to_listener(struct husk_init_ctx *ctx, int notify_fd, const char *state, struct husk_err *err)
@@ -293,6 +324,7 @@ void husk_init_run(struct husk_init_ctx *ctx)
 		_exit(1);
 	}
 	close(ctx->lock_fd);
+	close_inherited_fds(ctx);
 	if (setup(ctx, &program, &notify_fd, &dmz_fd, &err) < 0 || husk_sync_send(ctx->sync_fd, HUSK_SYNC_READY, 0, &err) < 0) {
 		husk_sync_send_error(ctx->sync_fd, &err);
 		_exit(1);

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <errno.h>
 #include <poll.h>
 #include <linux/seccomp.h>
@@ -131,8 +132,50 @@ static int seccomp_listener(const char *path)
 	}
 }
 
+/* Take and touch N MiB, one at a time, reporting progress: an OOM test's victim. */
+static int hog(long mib)
+{
+	for (long i = 0; i < mib; i++) {
+		char *p = malloc(1 << 20);
+		if (!p)
+			return perror("malloc"), 1;
+		memset(p, 1, 1 << 20);
+		if (i % 16 == 0)
+			dprintf(1, "%ld MiB\n", i);
+	}
+	dprintf(1, "survived %ld MiB\n", mib);
+	return 0;
+}
+
+/* Fork N children that sleep a second; report how many started and how many fork()s failed
+ * with EAGAIN (a pids limit), then reap them. */
+static int forks(long n)
+{
+	long ok = 0, eagain = 0;
+
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			sleep(1);
+			_exit(0);
+		}
+		if (pid > 0)
+			ok++;
+		else if (errno == EAGAIN)
+			eagain++;
+	}
+	while (wait(NULL) > 0)
+		;
+	printf("started=%ld eagain=%ld\n", ok, eagain);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "forks") == 0)
+		return forks(strtol(argv[2], NULL, 10));
+	if (argc == 3 && strcmp(argv[1], "hog") == 0)
+		return hog(strtol(argv[2], NULL, 10));
 	if (argc >= 3 && strcmp(argv[1], "call") == 0)
 		return call(argc - 2, argv + 2);
 	if (argc == 3 && strcmp(argv[1], "seccomp-listener") == 0)
