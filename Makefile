@@ -76,7 +76,7 @@ check-cgroup2: all unit-build
 	else VM_TIMEOUT=900 $(VM) $(CURDIR) $(MAKE) --no-print-directory check-cgroup2-inner; fi
 check-cgroup2-inner:
 	@[ "$$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || { echo "not a cgroup v2 host"; exit 1; }
-	BUILD=$(BUILD) BATS_FILES="tests/integration/cgroup.bats tests/integration/lifecycle.bats" SKIP_UNIT=1 SKIP_VM=1 tests/run-all.sh
+	BUILD=$(BUILD) BATS_FILES="tests/integration/cgroup.bats tests/integration/resources.bats tests/integration/lifecycle.bats" SKIP_UNIT=1 SKIP_VM=1 tests/run-all.sh
 
 demo: deps all
 	tests/make-rootfs.sh $(BUILD)/demo/rootfs

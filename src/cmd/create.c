@@ -70,6 +70,7 @@ int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struc
 		return husk_cmd_usage(g, "expected exactly one container id");
 	o->id = argv[optind];
 	o->root = g->root;
+	o->systemd_cgroup = g->systemd_cgroup;
 	return 0;
 }
 

@@ -55,7 +55,7 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 	doc = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
 			"ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts, "linux", linux_obj,
 			"annotations", "io.github.husk.version", HUSK_VERSION, "io.github.husk.systemd-cgroup",
-			"cgroupsPath in the systemd form is not supported yet");
+			"--systemd-cgroup maps slice:prefix:name to the cgroupfs path systemd would use; husk does not talk to systemd over D-Bus yet");
 	if (!cgroup || !seccomp || !linux_obj || !doc) {
 		struct husk_err err = {0};
 		husk_err_set(&err, 0, "internal error: cannot build the features document");

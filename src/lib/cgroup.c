@@ -8,6 +8,8 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <linux/magic.h>
+#include <linux/bpf.h>
+#include <sys/syscall.h>
 
 #include "util.h"
 
@@ -176,6 +178,45 @@ int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const 
 	return 0;
 }
 
+char *husk_cgroup_systemd_path(const char *spec, const char *id, struct husk_err *err)
+{
+	_cleanup_free_ char *copy = spec ? husk_xstrdup(spec) : husk_xasprintf("system.slice:husk:%s", id);
+	char *slice = copy, *prefix, *name, *out;
+	size_t off = 0, cap;
+
+	prefix = strchr(slice, ':');
+	name = prefix ? strchr(prefix + 1, ':') : NULL;
+	if (!name || strchr(name + 1, ':')) {
+		husk_err_set(err, EINVAL, "cgroupsPath \"%s\": with --systemd-cgroup it is slice:prefix:name", spec);
+		return NULL;
+	}
+	*prefix++ = '\0';
+	*name++ = '\0';
+	if (!*slice)
+		slice = "system.slice";
+	if (strchr(slice, '/') || strchr(prefix, '/') || strchr(name, '/') || !*name ||
+	    strlen(slice) < 7 || strcmp(slice + strlen(slice) - 6, ".slice") != 0) {
+		husk_err_set(err, EINVAL, "cgroupsPath \"%s\": a slice ending in .slice, a prefix and a name, no '/'", spec);
+		return NULL;
+	}
+	cap = strlen(slice) * strlen(slice) + strlen(prefix) + strlen(name) + 16;
+	out = husk_xcalloc(1, cap);
+	/* systemd nests a-b-c.slice as a.slice/a-b.slice/a-b-c.slice; -.slice is the root */
+	if (strcmp(slice, "-.slice") != 0) {
+		for (char *dash = slice; (dash = strchr(dash, '-')); dash++)
+			off += (size_t)snprintf(out + off, cap - off, "/%.*s.slice", (int)(dash - slice), slice);
+		off += (size_t)snprintf(out + off, cap - off, "/%s", slice);
+	}
+	/* a name that is itself a slice is used as is; anything else is the scope prefix-name */
+	if (strlen(name) > 6 && strcmp(name + strlen(name) - 6, ".slice") == 0)
+		snprintf(out + off, cap - off, "/%s", name);
+	else if (*prefix)
+		snprintf(out + off, cap - off, "/%s-%s.scope", prefix, name);
+	else
+		snprintf(out + off, cap - off, "/%s.scope", name);
+	return out;
+}
+
 static void record_created(struct husk_cgroup *cg, const char *dir)
 {
 	cg->created = husk_xrealloc(cg->created, (cg->n_created + 2) * sizeof(char *));
@@ -286,6 +327,10 @@ static void add_line(struct husk_device_line **lines, size_t *n, bool allow, cha
 	*lines = husk_xrealloc(*lines, (*n + 1) * sizeof(**lines));
 	l = &(*lines)[(*n)++];
 	l->allow = allow;
+	l->type = type;
+	l->major = major;
+	l->minor = minor;
+	l->access = (strchr(access, 'm') ? 1u : 0) | (strchr(access, 'r') ? 2u : 0) | (strchr(access, 'w') ? 4u : 0);
 	snprintf(l->text, sizeof(l->text), "%c %s:%s %s", type, maj, min, access);
 }
 
@@ -315,6 +360,82 @@ void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_l
 	}
 }
 
+#define INSN(c, d, s_, o, i) ((struct bpf_insn){.code = (c), .dst_reg = (d), .src_reg = (s_), .off = (o), .imm = (i)})
+
+size_t husk_cgroup_device_program(const struct husk_device_line *lines, size_t n, void **out)
+{
+	/* r2 = type, r3 = access, r4 = major, r5 = minor, from struct bpf_cgroup_dev_ctx */
+	struct bpf_insn *p = husk_xcalloc(8 + n * 10, sizeof(*p));
+	size_t len = 0;
+
+	p[len++] = INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_2, BPF_REG_1, 0, 0);
+	p[len++] = INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_2, 0, 0, 0xffff);
+	p[len++] = INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_3, BPF_REG_1, 0, 0);
+	p[len++] = INSN(BPF_ALU | BPF_RSH | BPF_K, BPF_REG_3, 0, 0, 16);
+	p[len++] = INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_4, BPF_REG_1, 4, 0);
+	p[len++] = INSN(BPF_LDX | BPF_W | BPF_MEM, BPF_REG_5, BPF_REG_1, 8, 0);
+	/* the last rule that matches decides, as later lines override earlier ones in v1's lists:
+	 * so test from the last line up, and the first match returns */
+	for (size_t i = n; i-- > 0;) {
+		const struct husk_device_line *l = &lines[i];
+		size_t start = len, jumps[4], n_jumps = 0;
+		if (l->type != 'a')
+			jumps[n_jumps++] = len,
+			p[len++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_2, 0, 0, l->type == 'b' ? BPF_DEVCG_DEV_BLOCK : BPF_DEVCG_DEV_CHAR);
+		if (l->access != 7) {
+			/* the request must be a subset of the rule's access: (access & ~rule) == 0 */
+			p[len++] = INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_3, 0, 0);
+			p[len++] = INSN(BPF_ALU | BPF_AND | BPF_K, BPF_REG_6, 0, 0, (int)(~l->access & 7));
+			jumps[n_jumps++] = len, p[len++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_6, 0, 0, 0);
+		}
+		if (l->major >= 0)
+			jumps[n_jumps++] = len, p[len++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_4, 0, 0, (int)l->major);
+		if (l->minor >= 0)
+			jumps[n_jumps++] = len, p[len++] = INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_5, 0, 0, (int)l->minor);
+		p[len++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, l->allow ? 1 : 0);
+		p[len++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+		/* a failed comparison skips to the next rule: the end of this block */
+		for (size_t j = 0; j < n_jumps; j++)
+			p[jumps[j]].off = (short)(len - jumps[j] - 1);
+		(void)start;
+	}
+	p[len++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
+	p[len++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+	*out = p;
+	return len;
+}
+
+static int attach_device_program(int cgroup_fd, const struct husk_device_line *lines, size_t n, const char *dir,
+				 struct husk_err *err)
+{
+	_cleanup_free_ void *insns = NULL;
+	size_t len = husk_cgroup_device_program(lines, n, &insns);
+	char log[4096] = "";
+	union bpf_attr attr;
+	_cleanup_close_ int prog = -1;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+	attr.insns = (uint64_t)(uintptr_t)insns;
+	attr.insn_cnt = (uint32_t)len;
+	attr.license = (uint64_t)(uintptr_t)"Apache-2.0";
+	attr.log_buf = (uint64_t)(uintptr_t)log;
+	attr.log_size = sizeof(log);
+	attr.log_level = 1;
+	prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+	if (prog < 0)
+		return husk_err_sys(err, "load the device filter for %s%s%s", dir, *log ? ": " : "", log);
+	memset(&attr, 0, sizeof(attr));
+	attr.target_fd = (uint32_t)cgroup_fd;
+	attr.attach_bpf_fd = (uint32_t)prog;
+	attr.attach_type = BPF_CGROUP_DEVICE;
+	attr.attach_flags = BPF_F_ALLOW_MULTI;
+	/* the cgroup keeps the program once attached; it goes with the cgroup */
+	if (syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr)) < 0)
+		return husk_err_sys(err, "attach the device filter to %s", dir);
+	return 0;
+}
+
 int husk_cgroup_apply_devices(const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
 {
 	_cleanup_free_ struct husk_device_line *lines = NULL;
@@ -322,6 +443,10 @@ int husk_cgroup_apply_devices(const struct husk_cgroup *cg, const struct husk_sp
 	_cleanup_close_ int allow = -1, deny = -1;
 	size_t n;
 
+	if (cg->v2) {
+		husk_cgroup_device_lines(spec, &lines, &n);
+		return attach_device_program(cg->v2_dirfd, lines, n, cg->h[0].dir, err);
+	}
 	for (size_t i = 0; i < cg->n && !cg->v2; i++)
 		if (strcmp(cg->h[i].controllers, "devices") == 0)
 			h = &cg->h[i];

@@ -42,6 +42,11 @@ int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const 
  * husk neither joins nor removes a cgroup it did not create. */
 int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err);
 
+/* --systemd-cgroup: "slice:prefix:name" as the cgroupfs path systemd's driver would give it
+ * ("a-b.slice:husk:x" -> "/a.slice/a-b.slice/husk-x.scope"); NULL spec: "system.slice:husk:<id>".
+ * Pure; the result is malloc'ed. */
+char *husk_cgroup_systemd_path(const char *spec, const char *id, struct husk_err *err);
+
 /* Make the directories (recording each in cg->created as it goes, so a failure half way can
  * be undone) and open what the init needs to join them. */
 int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err);
@@ -54,6 +59,9 @@ int husk_cgroup_join_self(struct husk_cgroup *cg, struct husk_err *err);
 /* One line for a v1 devices.allow / devices.deny file. */
 struct husk_device_line {
 	bool allow;
+	char type;              /* a, c, b */
+	int64_t major, minor;   /* -1: any */
+	unsigned access;        /* 1 mknod, 2 read, 4 write (BPF_DEVCG_ACC_*) */
 	char text[48];          /* "c 1:3 rwm", "a *:* rwm" */
 };
 
@@ -62,9 +70,13 @@ struct husk_device_line {
  * spec's default devices, /dev/pts, and each linux.devices node). Pure; *lines is malloc'ed. */
 void husk_cgroup_device_lines(const struct husk_spec *spec, struct husk_device_line **lines, size_t *n);
 
-/* cgroup v1: write those rules into the container's devices cgroup, before its init joins.
- * On cgroup v2 this takes an eBPF device program, which husk does not load yet. */
+/* Install those rules before the init joins: on v1 in the devices cgroup's lists, on v2 as a
+ * BPF_PROG_TYPE_CGROUP_DEVICE program attached to the container's cgroup. */
 int husk_cgroup_apply_devices(const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
+
+/* The eBPF program for lines (pure; unit-tested by running its logic in C). *insns is malloc'ed
+ * struct bpf_insn; the count is returned. */
+size_t husk_cgroup_device_program(const struct husk_device_line *lines, size_t n, void **insns);
 
 /* Close the fds husk_cgroup_create opened. */
 void husk_cgroup_close_fds(struct husk_cgroup *cg);

@@ -227,7 +227,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	struct husk_ns_joins joins = {0};
 	_cleanup_free_ char *bundle = NULL;
 	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1, listener_fd = -1;
-	_cleanup_free_ char *cache_dir = NULL;
+	_cleanup_free_ char *cache_dir = NULL, *systemd_path = NULL;
 	_cleanup_free_ struct husk_cgroup_write *limits = NULL;
 	size_t n_limits = 0;
 	struct husk_bpf bpf = {0};
@@ -274,7 +274,12 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
-	if (husk_cgroup_resolve(&cg, spec.cgroups_path, o->id, err) < 0 ||
+	if (o->systemd_cgroup) {
+		systemd_path = husk_cgroup_systemd_path(spec.cgroups_path, o->id, err);
+		if (!systemd_path)
+			goto out;
+	}
+	if (husk_cgroup_resolve(&cg, systemd_path ? systemd_path : spec.cgroups_path, o->id, err) < 0 ||
 	    husk_cgroup_plan(&spec.resources, cg.v2, &limits, &n_limits, err) < 0)
 		goto out;
 
@@ -296,7 +301,9 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	state_cgroups(&st, &cg, false);
 	if (husk_cgroup_apply_devices(&cg, &spec, err) < 0)
 		goto out;
-	if (cg.v2 && n_limits && husk_cgroup_enable_controllers(cg.created, cg.n_created, cg.h[0].dir, err) < 0)
+	/* v2: the leaf has a controller only if its parent enables it; enabled always, so that
+	 * update, events and stats work for a container created without limits */
+	if (cg.v2 && husk_cgroup_enable_controllers(cg.created, cg.n_created, cg.h[0].dir, err) < 0)
 		goto out;
 	if (husk_cgroup_apply(st.cgroup_dirs, st.n_cgroup_dirs, limits, n_limits, err) < 0)
 		goto out;
@@ -531,7 +538,9 @@ int husk_container_update(const char *root, const char *id, const struct husk_re
 
 	if (open_live(root, id, &lock_fd, &st, "update", err) < 0)
 		return -1;
-	if (husk_cgroup_plan(res, husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs), &writes, &n, err) == 0)
+	if (husk_cgroup_plan(res, husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs), &writes, &n, err) == 0 &&
+	    (!husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs) ||
+	     husk_cgroup_enable_controllers(st.cgroup_created, st.n_cgroup_created, st.cgroup_dirs[0], err) == 0))
 		rc = husk_cgroup_apply(st.cgroup_dirs, st.n_cgroup_dirs, writes, n, err);
 	husk_state_free(&st);
 	return rc;

@@ -20,6 +20,7 @@ struct husk_create_opts {
 	bool no_pivot;
 	bool no_new_keyring;
 	bool run;                    /* husk oci run: this process starts and waits for it */
+	bool systemd_cgroup;         /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
 };
 
 /* What `run` keeps of a created container. */

@@ -89,8 +89,8 @@ cg() {
 	if husk create c1 2>"$TEST_DIR/err" >/dev/null; then
 		f=$(cg c1 blkio.weight || cg c1 blkio.bfq.weight || cg c1 io.bfq.weight || cg c1 io.weight)
 		w=$(cat "$f")
-		# 300 as given, or on io.weight 1 + (300 - 10) * 9999 / 990 = 2929
-		[[ "$w" == *300* || "$w" == *2929* ]] || fail "$f: $w"
+		# 300 as given, or on io.weight 1 + (300 - 10) * 9999 / 990 = 2930
+		[[ "$w" == *300* || "$w" == *2930* ]] || fail "$f: $w"
 		husk delete --force c1
 	else
 		[[ "$(cat "$TEST_DIR/err")" == *"cgroup file"*"weight: no such file in the container's cgroup"* ]]
@@ -201,4 +201,17 @@ cg() {
 	kill $ev 2>/dev/null || true
 	grep -q '"type": *"oom"' "$TEST_DIR/events" || fail "$(cat "$TEST_DIR/events" | cut -c1-200)"
 	husk delete --force c2
+}
+
+@test "devices: a node the config does not allow cannot be opened (v1 lists, v2 BPF program)" {
+	set_cmd 'mknod /tmp/kmsg c 1 11 && echo made; echo hi > /tmp/kmsg; echo x > /dev/null && echo null-ok; head -c1 /dev/urandom >/dev/null && echo urandom-ok'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = made ]
+	[[ "$output" == *"/tmp/kmsg: Operation not permitted"* ]]
+	[[ "$output" == *null-ok* && "$output" == *urandom-ok* ]]
+	update_config '.linux.resources.devices = [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwm"}]'
+	set_cmd 'mknod /tmp/kmsg c 1 11 && echo hi > /tmp/kmsg && echo kmsg-ok'
+	run husk run c2
+	[[ "$output" == *kmsg-ok* ]]
 }

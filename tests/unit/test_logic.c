@@ -16,6 +16,7 @@
 #include "lib/jsonpos.h"
 #include "lib/profile.h"
 #include "lib/lsm.h"
+#include <linux/bpf.h>
 #include <linux/capability.h>
 #include "lib/ns.h"
 #include "lib/state.h"
@@ -187,6 +188,83 @@ static void test_lsm_plumbing(void **state)
 	assert_null(husk_lsm_mount_data(NULL, NULL));
 }
 
+/* Runs the subset of eBPF the device program uses, on one request: 1 allow, 0 deny. */
+static int run_program(const struct bpf_insn *p, size_t len, unsigned type, unsigned access, unsigned major, unsigned minor)
+{
+	uint32_t ctx[3] = {(access << 16) | type, major, minor};
+	uint64_t r[11] = {0};
+
+	for (size_t pc = 0; pc < len; pc++) {
+		const struct bpf_insn *i = &p[pc];
+		switch (i->code) {
+		case BPF_LDX | BPF_W | BPF_MEM: r[i->dst_reg] = ctx[i->off / 4]; break;
+		case BPF_ALU | BPF_AND | BPF_K: r[i->dst_reg] = (uint32_t)(r[i->dst_reg] & (uint32_t)i->imm); break;
+		case BPF_ALU | BPF_RSH | BPF_K: r[i->dst_reg] = (uint32_t)r[i->dst_reg] >> i->imm; break;
+		case BPF_ALU64 | BPF_MOV | BPF_X: r[i->dst_reg] = r[i->src_reg]; break;
+		case BPF_ALU64 | BPF_MOV | BPF_K: r[i->dst_reg] = (uint64_t)(int64_t)i->imm; break;
+		case BPF_JMP | BPF_JNE | BPF_K: if (r[i->dst_reg] != (uint64_t)(int64_t)i->imm) pc += (size_t)i->off; break;
+		case BPF_JMP | BPF_EXIT: return (int)r[0];
+		default: fail_msg("unexpected instruction %#x at %zu", i->code, pc);
+		}
+	}
+	fail_msg("fell off the end of the program");
+	return -1;
+}
+
+static void test_device_program(void **state)
+{
+	struct husk_device_rule rules[] = {{true, 'c', 10, -1, "rw"}, {false, 'c', 10, 229, "w"}};
+	struct husk_spec spec = {.device_rules = rules, .n_device_rules = 2};
+	struct husk_device_line *lines;
+	struct bpf_insn *prog;
+	size_t n, len;
+	(void)state;
+
+	husk_cgroup_device_lines(&spec, &lines, &n);
+	len = husk_cgroup_device_program(lines, n, (void **)&prog);
+	/* the spec's defaults: /dev/null read+write, any char device mknod */
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE, 1, 3), 1);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_MKNOD, 99, 99), 1);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 136, 4), 1);
+	/* everything else denied: /dev/kmsg, a disk, mknod of a block device */
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 1, 11), 0);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_ACC_READ, 8, 0), 0);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_ACC_MKNOD, 8, 0), 0);
+	/* the config's rules: c 10:* rw allowed, then c 10:229 w denied (the later rule wins) */
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 10, 200), 1);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_WRITE, 10, 229), 0);
+	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 10, 229), 1);
+	free(prog);
+	free(lines);
+}
+
+static void test_systemd_path(void **state)
+{
+	struct husk_err err = {0};
+	char *p;
+	(void)state;
+
+	p = husk_cgroup_systemd_path("system.slice:husk:abc", "abc", &err);
+	assert_string_equal(p, "/system.slice/husk-abc.scope");
+	free(p);
+	p = husk_cgroup_systemd_path("machine-pods-x.slice:libpod:123", "123", &err);
+	assert_string_equal(p, "/machine.slice/machine-pods.slice/machine-pods-x.slice/libpod-123.scope");
+	free(p);
+	p = husk_cgroup_systemd_path(NULL, "c1", &err);
+	assert_string_equal(p, "/system.slice/husk-c1.scope");
+	free(p);
+	p = husk_cgroup_systemd_path(":husk:c2", "c2", &err);
+	assert_string_equal(p, "/system.slice/husk-c2.scope");
+	free(p);
+	p = husk_cgroup_systemd_path("user.slice:x:sub.slice", "c3", &err);
+	assert_string_equal(p, "/user.slice/sub.slice");
+	free(p);
+	assert_null(husk_cgroup_systemd_path("/abs/path", "c4", &err));
+	husk_err_clear(&err);
+	assert_null(husk_cgroup_systemd_path("nope:a:b", "c5", &err));
+	assert_non_null(strstr(err.msg, ".slice"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +276,8 @@ int main(void)
 		cmocka_unit_test(test_device_lines),
 		cmocka_unit_test(test_default_profile_follows_caps),
 		cmocka_unit_test(test_lsm_plumbing),
+		cmocka_unit_test(test_device_program),
+		cmocka_unit_test(test_systemd_path),
 	};
 	return cmocka_run_group_tests_name("logic", tests, NULL, NULL);
 }
