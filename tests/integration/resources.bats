@@ -211,7 +211,7 @@ cg() {
 	[[ "$output" == *"/tmp/kmsg: Operation not permitted"* ]]
 	[[ "$output" == *null-ok* && "$output" == *urandom-ok* ]]
 	update_config '.linux.resources.devices = [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwm"}]'
-	set_cmd 'mknod /tmp/kmsg c 1 11 && echo hi > /tmp/kmsg && echo kmsg-ok'
+	set_cmd 'rm -f /tmp/kmsg; mknod /tmp/kmsg c 1 11 && echo hi > /tmp/kmsg && echo kmsg-ok'
 	run husk run c2
 	[[ "$output" == *kmsg-ok* ]]
 }
