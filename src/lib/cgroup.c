@@ -398,6 +398,12 @@ size_t husk_cgroup_device_program(const struct husk_device_line *lines, size_t n
 		for (size_t j = 0; j < n_jumps; j++)
 			p[jumps[j]].off = (short)(len - jumps[j] - 1);
 		(void)start;
+		/* a rule without conditions ends the program: the verifier refuses code that
+		 * cannot be reached, and nothing after it could be */
+		if (n_jumps == 0) {
+			*out = p;
+			return len;
+		}
 	}
 	p[len++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0);
 	p[len++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);

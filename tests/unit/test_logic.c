@@ -234,6 +234,10 @@ static void test_device_program(void **state)
 	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 10, 200), 1);
 	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_WRITE, 10, 229), 0);
 	assert_int_equal(run_program(prog, len, BPF_DEVCG_DEV_CHAR, BPF_DEVCG_ACC_READ, 10, 229), 1);
+	/* every instruction is reachable (the kernel's verifier refuses a program with dead code):
+	 * the last one is the exit of the unconditional deny-all rule */
+	assert_int_equal(prog[len - 1].code, BPF_JMP | BPF_EXIT);
+	assert_int_equal(prog[len - 2].imm, 0);
 	free(prog);
 	free(lines);
 }
