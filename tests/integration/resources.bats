@@ -204,14 +204,15 @@ cg() {
 }
 
 @test "devices: a node the config does not allow cannot be opened (v1 lists, v2 BPF program)" {
-	set_cmd 'mknod /tmp/kmsg c 1 11 && echo made; echo hi > /tmp/kmsg; echo x > /dev/null && echo null-ok; head -c1 /dev/urandom >/dev/null && echo urandom-ok'
+	# made on the container's /dev (a tmpfs without nodev): only the cgroup can refuse it there
+	set_cmd 'mknod /dev/kmsg-test c 1 11 && echo made; echo hi > /dev/kmsg-test; echo x > /dev/null && echo null-ok; head -c1 /dev/urandom >/dev/null && echo urandom-ok'
 	run husk run c1
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = made ]
-	[[ "$output" == *"/tmp/kmsg: Operation not permitted"* ]]
+	[[ "$output" == *"/dev/kmsg-test: Operation not permitted"* ]]
 	[[ "$output" == *null-ok* && "$output" == *urandom-ok* ]]
 	update_config '.linux.resources.devices = [{"allow": true, "type": "c", "major": 1, "minor": 11, "access": "rwm"}]'
-	set_cmd 'rm -f /tmp/kmsg; mknod /tmp/kmsg c 1 11 && echo hi > /tmp/kmsg && echo kmsg-ok'
+	set_cmd 'rm -f /dev/kmsg-test; mknod /dev/kmsg-test c 1 11 && echo hi > /dev/kmsg-test && echo kmsg-ok'
 	run husk run c2
 	[[ "$output" == *kmsg-ok* ]]
 }
