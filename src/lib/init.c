@@ -181,6 +181,41 @@ static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
 	}
 }
 
+int husk_process_prepare(const struct husk_spec *spec, const struct husk_process *p, const struct husk_bpf *bpf,
+			 char **program, int *notify_fd, int *dmz_fd, struct husk_err *err)
+{
+	if (chdir(p->cwd) < 0)
+		return husk_err_sys(err, "chdir to cwd \"%s\"", p->cwd);
+	/* a cwd reached through an fd of the host (/proc/self/fd/N) lies outside the root, and
+	 * getcwd says so: refuse it rather than hand the host's tree to the container
+	 * (CVE-2024-21626) */
+	{
+		char where[PATH_MAX];
+		if (!getcwd(where, sizeof(where)) || where[0] != '/')
+			return husk_err_set(err, EPERM, "cwd \"%s\" is outside the container's root", p->cwd);
+	}
+	if (set_rlimits(p, err) < 0 || husk_procattr_apply(spec, err) < 0)
+		return -1;
+	if (p->has_umask)
+		umask(p->umask);
+	/* without no_new_privs, loading a filter takes CAP_SYS_ADMIN: load it while husk still has
+	 * it, like runc; what husk does after this is filtered too */
+	if (!p->no_new_privileges && (*notify_fd = husk_seccomp_load(bpf, err)) < 0)
+		return -1;
+	if (husk_caps_apply_bounding(p, err) < 0 || set_user(p, err) < 0 || husk_caps_apply(p, err) < 0)
+		return -1;
+	/* before the filter is loaded: the kernel then lets an unprivileged task install it */
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return husk_err_sys(err, "prctl(PR_SET_NO_NEW_PRIVS)");
+	/* looked up as the container user, after the switch, so create reports what exec will hit */
+	if (husk_init_find_program(p->args[0], p->env, program, err) < 0)
+		return -1;
+	*dmz_fd = make_dmz(err);
+	if (*dmz_fd < 0)
+		return -1;
+	return 0;
+}
+
 static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int *dmz_fd, struct husk_err *err)
 {
 	const struct husk_spec *spec = ctx->spec;
@@ -232,36 +267,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	close(ropts.devnull_tree);
 	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
 		return -1;
-	if (chdir(p->cwd) < 0)
-		return husk_err_sys(err, "chdir to cwd \"%s\"", p->cwd);
-	/* a cwd reached through an fd of the host (/proc/self/fd/N) lies outside the root, and
-	 * getcwd says so: refuse it rather than hand the host's tree to the container
-	 * (CVE-2024-21626) */
-	{
-		char where[PATH_MAX];
-		if (!getcwd(where, sizeof(where)) || where[0] != '/')
-			return husk_err_set(err, EPERM, "cwd \"%s\" is outside the container's root", p->cwd);
-	}
-	if (set_rlimits(p, err) < 0 || husk_procattr_apply(spec, err) < 0)
-		return -1;
-	if (p->has_umask)
-		umask(p->umask);
-	/* without no_new_privs, loading a filter takes CAP_SYS_ADMIN: load it while husk still has
-	 * it, like runc; what husk does after this is filtered too */
-	if (!p->no_new_privileges && (*notify_fd = husk_seccomp_load(ctx->seccomp, err)) < 0)
-		return -1;
-	if (husk_caps_apply_bounding(p, err) < 0 || set_user(p, err) < 0 || husk_caps_apply(p, err) < 0)
-		return -1;
-	/* before the filter is loaded: the kernel then lets an unprivileged task install it */
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return husk_err_sys(err, "prctl(PR_SET_NO_NEW_PRIVS)");
-	/* looked up as the container user, after the switch, so create reports what exec will hit */
-	if (husk_init_find_program(p->args[0], p->env, program, err) < 0)
-		return -1;
-	*dmz_fd = make_dmz(err);
-	if (*dmz_fd < 0)
-		return -1;
-	return 0;
+	return husk_process_prepare(spec, p, ctx->seccomp, program, notify_fd, dmz_fd, err);
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -313,8 +319,6 @@ void husk_init_run(struct husk_init_ctx *ctx)
 	char errbuf[HUSK_ERR_MSG_MAX + 64];
 	struct husk_sync_msg state_msg = {0};
 	int notify_fd = 0, dmz_fd = -1;
-	sigset_t none;
-	const char **dmz_argv;
 
 	/* until exec nobody may ptrace this process or open its /proc files, /proc/PID/exe (husk's
 	 * binary) among them: execve makes the container's program dumpable again (CVE-2016-9962) */
@@ -344,19 +348,29 @@ void husk_init_run(struct husk_init_ctx *ctx)
 			_exit(127);
 		}
 	}
+	husk_process_exec(&ctx->spec->process, program, dmz_fd, ctx->preserve_fds);
+}
+
+void husk_process_exec(const struct husk_process *p, const char *program, int dmz_fd, int preserve_fds)
+{
+	struct husk_err err = {0};
+	char errbuf[HUSK_ERR_MSG_MAX + 64];
+	const char **dmz_argv;
+	sigset_t none;
+
 	/* husk oci run blocks the signals it forwards; the container starts with none blocked */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* everything husk opened is O_CLOEXEC; preserved fds 3..3+N-1 stay, the rest go */
-	syscall(SYS_close_range, 3 + ctx->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+	syscall(SYS_close_range, 3 + preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
 	/* [program path, args...]: the stub exec's the path with the configured argv */
-	dmz_argv = husk_xcalloc(ctx->spec->process.n_args + 2, sizeof(char *));
+	dmz_argv = husk_xcalloc(p->n_args + 2, sizeof(char *));
 	dmz_argv[0] = program;
-	memcpy(dmz_argv + 1, ctx->spec->process.args, ctx->spec->process.n_args * sizeof(char *));
-	syscall(SYS_execveat, dmz_fd, "", dmz_argv, ctx->spec->process.env, AT_EMPTY_PATH);
-	/* a custom seccomp filter may refuse execveat; the init is still not dumpable */
+	memcpy(dmz_argv + 1, p->args, p->n_args * sizeof(char *));
+	syscall(SYS_execveat, dmz_fd, "", dmz_argv, p->env, AT_EMPTY_PATH);
+	/* a custom seccomp filter may refuse execveat; the process is still not dumpable */
 	if (errno == EPERM || errno == ENOSYS)
-		execve(program, (char *const *)ctx->spec->process.args, (char *const *)ctx->spec->process.env);
+		execve(program, (char *const *)p->args, (char *const *)p->env);
 	husk_err_sys(&err, "exec \"%s\"", program);
 	dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
 	_exit(127);

@@ -30,6 +30,16 @@ struct husk_init_ctx {
 /* Never returns: exec's the container process or reports the failure on sync_fd and exits. */
 __attribute__((noreturn)) void husk_init_run(struct husk_init_ctx *ctx);
 
+/* The steps every container process goes through, the init and those of exec: cwd (checked to
+ * be inside the root), rlimits, personality/ioprio/scheduler, umask, the seccomp filter when
+ * no_new_privs is off, bounding set, uid/gid/groups, capabilities, no_new_privs, the program
+ * looked up on PATH and the exec stub made. *notify_fd: a seccomp listener fd, or 0. */
+int husk_process_prepare(const struct husk_spec *spec, const struct husk_process *p, const struct husk_bpf *bpf,
+			 char **program, int *notify_fd, int *dmz_fd, struct husk_err *err);
+/* Exec it through the stub, with fds 3..3+preserve_fds-1 kept. Never returns. */
+__attribute__((noreturn)) void husk_process_exec(const struct husk_process *p, const char *program, int dmz_fd,
+						 int preserve_fds);
+
 /* Find prog on PATH (from env, else the default) the way execvp would, relative to the
  * current root; the result is malloc'ed. Fails with the errno execve would give. */
 int husk_init_find_program(const char *prog, const char *const *env, char **out, struct husk_err *err);
