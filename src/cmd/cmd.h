@@ -2,7 +2,9 @@
 #ifndef HUSK_CMD_H
 #define HUSK_CMD_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "../lib/error.h"
 
@@ -36,7 +38,12 @@ int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err);
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */
+int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set);
+extern const int husk_cmd_forwarded[13];
+
 int husk_cmd_create(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_exec(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_start(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_state(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_kill(struct husk_globals *g, int argc, char **argv);

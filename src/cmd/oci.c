@@ -17,6 +17,7 @@
 static const struct husk_cmd oci_cmds[] = {
 	{"create", husk_cmd_create, "create a container from a bundle, waiting to be started"},
 	{"delete", husk_cmd_delete, "delete a container and everything it holds"},
+	{"exec", husk_cmd_exec, "run another process in a running container"},
 	{"events", husk_cmd_events, "stats (and OOM events) of a container, once or as a stream"},
 	{"features", husk_cmd_features, "print what this runtime supports (JSON)"},
 	{"kill", husk_cmd_kill, "send a signal to a container's init (or all its processes)"},

@@ -13,10 +13,10 @@ int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struc
 			    bool *detach, bool *keep);
 
 /* Signals husk passes on to the container while it waits for it, as runc does. */
-static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+const int husk_cmd_forwarded[13] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
 				SIGCONT, SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE, SIGALRM};
 
-static int wait_forwarding(pid_t pid, const sigset_t *set)
+int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set)
 {
 	siginfo_t info;
 	int status;
@@ -62,8 +62,8 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	o.run = true;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
 	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(forwarded); i++)
-		sigaddset(&set, forwarded[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
+		sigaddset(&set, husk_cmd_forwarded[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &old);
 	if (husk_container_create(&o, &c, &err) < 0)
@@ -76,7 +76,7 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		return 1;
 	}
 	close(c.lock_fd);
-	status = wait_forwarding(c.pid, &set);
+	status = husk_cmd_wait_forwarding(c.pid, &set);
 	close(c.sync_fd);
 	if (!keep && husk_container_delete(o.root, o.id, true, &err) < 0)
 		husk_cmd_fail(g, &err);

@@ -1488,3 +1488,39 @@ const struct husk_namespace *husk_spec_namespace(const struct husk_spec *spec, u
 			return &spec->namespaces[i];
 	return NULL;
 }
+
+int husk_process_parse(const char *file, const char *text, size_t len, json_t **json, struct husk_process *p,
+		       struct husk_err *err)
+{
+	struct ctx c = {.file = file, .text = text, .len = len, .err = err};
+	json_error_t jerr;
+	json_t *wrapper, *obj;
+
+	memset(p, 0, sizeof(*p));
+	obj = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return husk_err_set(err, 0, "%s:%d:%d: %s", file, jerr.line, jerr.column, jerr.text);
+	/* parse_process reads root.process: wrap the object so the same checks apply (positions
+	 * then point at the file's start, as "process" is not in its text) */
+	wrapper = json_pack("{s:O}", "process", obj);
+	if (!json_is_object(obj) || parse_process(&c, wrapper, p) < 0) {
+		if (!json_is_object(obj))
+			fail(&c, "expected an object, got %s", type_name(obj));
+		json_decref(wrapper);
+		json_decref(obj);
+		husk_process_free(p);
+		return -1;
+	}
+	json_decref(wrapper);
+	*json = obj;
+	return 0;
+}
+
+void husk_process_free(struct husk_process *p)
+{
+	free(p->args);
+	free(p->env);
+	free(p->additional_gids);
+	free(p->rlimits);
+	memset(p, 0, sizeof(*p));
+}

@@ -203,6 +203,11 @@ int husk_resources_parse(const char *file, const char *text, size_t len, json_t 
 			 struct husk_resources *res, struct husk_err *err);
 void husk_resources_free(struct husk_resources *res);
 
+/* A process object on its own (husk oci exec --process FILE), checked as config.json's is. */
+int husk_process_parse(const char *file, const char *text, size_t len, json_t **json, struct husk_process *p,
+		       struct husk_err *err);
+void husk_process_free(struct husk_process *p);
+
 /* Read and parse BUNDLE/config.json. */
 int husk_spec_load(const char *bundle, struct husk_spec *spec, struct husk_err *err);
 void husk_spec_free(struct husk_spec *spec);

@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# husk oci exec: another process in every namespace and the cgroup of a running container.
+load helpers
+
+setup() {
+	setup_bundle
+	cp "$HUSK_BUILD/husk-probe" "$BUNDLE/rootfs/bin/husk-probe"
+	update_config '.hostname = "exhost"'
+	set_cmd 'sleep 60'
+	husk run --detach c1
+	INIT=$(husk state c1 | jq -r .pid)
+}
+
+@test "exec joins every namespace of the container's init and returns the exit status" {
+	run husk exec c1 sh -c 'for n in pid mnt net ipc uts cgroup; do readlink /proc/self/ns/$n; done; hostname; exit 7'
+	[ "$status" -eq 7 ]
+	i=0
+	for n in pid mnt net ipc uts cgroup; do
+		[ "${lines[$i]}" = "$(readlink /proc/$INIT/ns/$n)" ] || fail "$n: ${lines[$i]}"
+		i=$((i + 1))
+	done
+	[ "${lines[6]}" = exhost ]
+}
+
+@test "the exec'd process is in the container's cgroup, and --pid-file names it" {
+	husk exec --detach --pid-file "$TEST_DIR/pid" c1 sleep 5
+	pid=$(cat "$TEST_DIR/pid")
+	for d in $(container_cgroup_dirs c1); do
+		grep -qx "$pid" "$d/cgroup.procs" || fail "$pid not in $d"
+	done
+	run husk ps --format json c1
+	[[ "$output" == *"$pid"* ]]
+}
+
+@test "runc's flags: --user, --env, --cwd, --additional-gids, --cap, --no-new-privs" {
+	run husk exec --user 1000:1000 --additional-gids 5 --env FOO=bar --env PATH=/bin --cwd /tmp c1 sh -c 'id; echo $FOO; pwd'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "uid=1000(user) gid=1000(user) groups="*"5(tty)"* ]]
+	[ "${lines[1]}" = bar ]
+	[ "${lines[2]}" = /tmp ]
+	run husk exec --cap CAP_SYS_PTRACE c1 grep CapBnd /proc/self/status
+	# SYS_PTRACE (19) is added to the container's docker set
+	[ $(( 0x$(echo "$output" | awk '{print $2}') >> 19 & 1 )) -eq 1 ]
+	update_config '.process.noNewPrivileges = false'
+	run husk exec --no-new-privs c1 grep NoNewPrivs /proc/self/status
+	[[ "$output" == *"NoNewPrivs:	1"* ]]
+}
+
+@test "--process FILE runs a runtime-spec process object" {
+	cat > "$TEST_DIR/process.json" <<'JSON'
+{"args": ["sh", "-c", "echo from-process-file $X; pwd"], "env": ["X=1", "PATH=/bin"], "cwd": "/etc", "user": {"uid": 0, "gid": 0}}
+JSON
+	run husk exec --process "$TEST_DIR/process.json" c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "from-process-file 1" ]
+	[ "${lines[1]}" = /etc ]
+	echo '{"args": [], "cwd": "/", "user": {"uid": 0, "gid": 0}}' > "$TEST_DIR/bad.json"
+	run_husk exec --process "$TEST_DIR/bad.json" c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"process.args"*"at least the program"* ]]
+}
+
+@test "the container's seccomp filter and capabilities hold for exec'd processes, and no husk fd leaks in" {
+	run husk exec c1 sh -c 'husk-probe call keyctl 0; grep -E "^(Seccomp|CapBnd):" /proc/self/status; ls /proc/self/fd | sort -n | tr "\n" " "'
+	[[ "$output" == *"keyctl=EPERM"* ]]
+	[[ "$output" == *"Seccomp:	2"* ]]
+	[[ "$output" == *"CapBnd:	00000000a80425fb"* ]]
+	[[ "${lines[-1]}" == "0 1 2 3 " ]]
+}
+
+@test "exec fails clearly on a missing program, a paused and a stopped container" {
+	run_husk exec c1 /nope
+	[ "$status" -eq 1 ]
+	[ "$stderr" = 'husk: exec: exec "/nope": No such file or directory' ]
+	husk pause c1
+	run_husk exec c1 true
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'container "c1" is paused: exec needs a running container'* ]]
+	husk resume c1
+	husk kill c1 KILL
+	wait_stopped c1
+	run_husk exec c1 true
+	[[ "$stderr" == *'container "c1" is stopped: exec needs a running container'* ]]
+}
