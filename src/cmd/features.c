@@ -19,7 +19,7 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 	(void)argv;
 
 	for (unsigned i = 0; (name = husk_mount_opt_name_at(i)); i++)
-		if (strcmp(name, "idmap") != 0 && strcmp(name, "ridmap") != 0 && strcmp(name, "tmpcopyup") != 0)
+		if (strcmp(name, "idmap") != 0 && strcmp(name, "ridmap") != 0)
 			json_array_append_new(mount_opts, json_string(name));
 	for (unsigned i = 0; (name = husk_namespace_name_at(i)); i++)
 		json_array_append_new(nss, json_string(name));

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "rootfs.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -199,6 +200,71 @@ static int mount_cgroup_v1(int rootfd, const struct husk_mount *m, const struct 
 	return 0;
 }
 
+/* Copy the tree under `from` into `to` (tmpcopyup): files, directories, symlinks, with modes,
+ * owners and times. fd-relative throughout; symlinks are copied, never followed. */
+static int copy_tree(int from, int to, const char *where, int depth, struct husk_err *err)
+{
+	_cleanup_close_ int dup_fd = dup(from);
+	DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!dir)
+		return husk_err_sys(err, "tmpcopyup: read %s", where);
+	dup_fd = -1; /* owned by dir now */
+	if (depth > 64) {
+		closedir(dir);
+		return husk_err_set(err, ELOOP, "tmpcopyup: %s is nested too deep", where);
+	}
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = husk_err_sys(err, "tmpcopyup: stat %s/%s", where, de->d_name);
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			_cleanup_close_ int sub_from = -1, sub_to = -1;
+			if (mkdirat(to, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+				rc = husk_err_sys(err, "tmpcopyup: mkdir %s/%s", where, de->d_name);
+			else if ((sub_from = openat(from, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+				 (sub_to = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+				rc = husk_err_sys(err, "tmpcopyup: open %s/%s", where, de->d_name);
+			else
+				rc = copy_tree(sub_from, sub_to, where, depth + 1, err);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(from, de->d_name, target, sizeof(target) - 1);
+			if (n < 0 || (target[n] = '\0', symlinkat(target, to, de->d_name)) < 0)
+				rc = husk_err_sys(err, "tmpcopyup: symlink %s/%s", where, de->d_name);
+		} else if (S_ISREG(st.st_mode)) {
+			_cleanup_close_ int in = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int out = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 07777);
+			char buf[65536];
+			ssize_t n;
+			if (in < 0 || out < 0)
+				rc = husk_err_sys(err, "tmpcopyup: copy %s/%s", where, de->d_name);
+			while (rc == 0 && (n = read(in, buf, sizeof(buf))) > 0)
+				if (husk_write_all(out, buf, (size_t)n) < 0)
+					rc = husk_err_sys(err, "tmpcopyup: write %s/%s", where, de->d_name);
+		} else {
+			continue; /* device nodes, fifos, sockets: not copied */
+		}
+		if (rc == 0 && (fchownat(to, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+				(!S_ISLNK(st.st_mode) && fchmodat(to, de->d_name, st.st_mode & 07777, 0) < 0)))
+			rc = husk_err_sys(err, "tmpcopyup: owner and mode of %s/%s", where, de->d_name);
+	}
+	closedir(dir);
+	return rc;
+}
+
+static int remount_ro_fs(int rootfd, const char *dest, unsigned long flags, const char *data, struct husk_err *err)
+{
+	_cleanup_close_ int fd = husk_open_in_root(rootfd, dest, O_PATH, err);
+	return fd < 0 ? -1 : mount_at_fd(NULL, fd, NULL, MS_REMOUNT | flags, data, dest, err);
+}
+
 /* procfs and sysfs are where husk and the kernel write security settings: their mount point
  * must be what it says, not a symlink to somewhere else in the root (CVE-2019-16884). */
 static int no_symlinks_on_the_way(int rootfd, const char *path, struct husk_err *err)
@@ -226,8 +292,8 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 	_cleanup_close_ int dest = -1, mounted = -1;
 	bool as_file = false;
 
-	if (m->tmpcopyup)
-		return husk_err_set(err, ENOTSUP, "mount %s: option tmpcopyup is not supported yet", m->destination);
+	if (m->tmpcopyup && (bind || strcmp(m->type, "tmpfs") != 0))
+		return husk_err_set(err, EINVAL, "mount %s: tmpcopyup is for tmpfs mounts", m->destination);
 	if (!bind && strcmp(m->type, "cgroup") == 0 && !opts->cgroup->v2)
 		return mount_cgroup_v1(rootfd, m, opts, flags, err);
 	if (bind) {
@@ -248,7 +314,21 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 	} else {
 		const char *type = strcmp(m->type, "cgroup") == 0 ? "cgroup2" : m->type;
 		_cleanup_free_ char *data = husk_lsm_mount_data(m->data, opts->mount_label);
-		if (mount_at_fd(m->source ? m->source : m->type, dest, type, flags, data, m->destination, err) < 0)
+		/* tmpcopyup: what the image has at the target shows through in the new tmpfs; the
+		 * directory underneath stays reachable through an fd opened before the mount */
+		_cleanup_close_ int below = m->tmpcopyup ? openat(dest, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (m->tmpcopyup && below < 0)
+			return husk_err_sys(err, "tmpcopyup: open %s", m->destination);
+		if (mount_at_fd(m->source ? m->source : m->type, dest, type,
+				m->tmpcopyup ? flags & ~(unsigned long)MS_RDONLY : flags, data, m->destination, err) < 0)
+			return -1;
+		if (m->tmpcopyup) {
+			_cleanup_close_ int top = husk_open_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY, err);
+			if (top < 0 || copy_tree(below, top, m->destination, 0, err) < 0)
+				return -1;
+		}
+		/* read-only after the copy */
+		if (m->tmpcopyup && (flags & MS_RDONLY) && remount_ro_fs(rootfd, m->destination, flags, data, err) < 0)
 			return -1;
 	}
 	/* dest is the directory under the new mount; look again to get the mount itself */

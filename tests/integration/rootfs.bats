@@ -60,6 +60,26 @@ mountinfo_field() { # mount point -> "fstype options super-options"
 	[ "$output" = from-bundle ]
 }
 
+@test "tmpcopyup: a tmpfs shows what the image had at its target, with owners and modes" {
+	mkdir -p "$BUNDLE/rootfs/seed/sub"
+	echo seeded > "$BUNDLE/rootfs/seed/file"
+	chmod 640 "$BUNDLE/rootfs/seed/file"
+	chown 1000:1000 "$BUNDLE/rootfs/seed/sub"
+	ln -s file "$BUNDLE/rootfs/seed/link"
+	update_config '.mounts += [{"destination": "/seed", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "ro"]}]'
+	set_cmd 'grep -c " /seed tmpfs ro" /proc/self/mounts; cat /seed/file /seed/link; stat -c "%a %u" /seed/file /seed/sub; touch /seed/new 2>&1; true'
+	run husk run c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = seeded ]
+	[ "${lines[2]}" = seeded ]
+	[ "${lines[3]}" = "640 0" ]
+	[ "${lines[4]}" = "755 1000" ]
+	[[ "${lines[5]}" == *"Read-only file system"* ]]
+	# the image's own directory is untouched underneath
+	[ ! -e "$BUNDLE/rootfs/seed/new" ]
+}
+
 @test "root.readonly makes / read-only but leaves tmpfs mounts writable" {
 	update_config '.root.readonly = true'
 	set_cmd 'touch /x 2>&1; touch /dev/shm/ok && echo shm-ok'
