@@ -1,0 +1,82 @@
+#!/usr/bin/env bats
+# podman with husk as its runtime (podman --runtime build/husk-oci), through ../shared/peers:
+# podman's state in a private directory, its networks in a private namespace.
+load helpers
+
+PEERS=$BATS_TEST_DIRNAME/../../../shared/peers
+
+setup_file() {
+	[ -x "$PEERS/podman.sh" ] || return 0
+	command -v podman >/dev/null || apt-get install -y -qq podman >/dev/null 2>&1 || true
+	command -v podman >/dev/null || return 0
+	export PODSTATE=$(mktemp -d /tmp/podman-state.XXXXXX)
+	"$PEERS/podman-import.sh" "$PODSTATE" >/dev/null 2>&1
+}
+
+teardown_file() {
+	[ -n "${PODSTATE:-}" ] || return 0
+	"$PEERS/podman.sh" "$PODSTATE" -- rm -af >/dev/null 2>&1 || true
+	rm -rf "$PODSTATE"
+	# conmon makes /libpod_parent/conmon in each hierarchy for itself; empty ones go
+	for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
+		[ -d "$d" ] || continue
+		rmdir "$d"/*/ 2>/dev/null || true
+		rmdir "$d" 2>/dev/null || true
+	done
+}
+
+setup() {
+	[ -x "$PEERS/podman.sh" ] || skip "../shared/peers/podman.sh is not beside this checkout"
+	command -v podman >/dev/null || skip "podman could not be installed"
+	[ -n "${PODSTATE:-}" ] || skip "podman's state could not be set up"
+}
+teardown() { :; }
+
+pod() {
+	timeout 120 "$PEERS/podman.sh" "$PODSTATE" -- "$@"
+}
+
+podrun() {
+	pod run --runtime "$HUSK_BUILD/husk-oci" "$@"
+}
+
+@test "podman run --rm with husk: output, and exit codes passed through" {
+	run podrun --rm localhost/busybox echo hello-from-husk
+	[ "$status" -eq 0 ]
+	[[ "$output" == *hello-from-husk* ]]
+	run podrun --rm localhost/busybox sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+}
+
+@test "podman run -d, exec, pause/unpause, top, stats, kill, rm" {
+	podrun -d --name web localhost/busybox sleep 100
+	run pod exec web sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\0" " "'
+	[[ "$output" == *exec-ok*"sleep 100"* ]]
+	pod pause web
+	[ "$(pod inspect -f '{{.State.Status}}' web)" = paused ]
+	pod unpause web
+	[ "$(pod inspect -f '{{.State.Status}}' web)" = running ]
+	run pod top web
+	[[ "$output" == *"sleep 100"* ]]
+	run pod stats --no-stream --format '{{.PIDs}}' web
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+	pod kill web
+	pod rm -f web
+}
+
+@test "podman limits and privileges through husk: --memory, --pids-limit, --read-only, --cap-drop ALL" {
+	run podrun --rm --memory 32m --pids-limit 10 --read-only --cap-drop ALL localhost/busybox \
+		sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; grep CapEff /proc/self/status; touch /x 2>&1; true'
+	[[ "$output" == *33554432* ]]
+	[[ "$output" == *$'\n10\n'* || "$output" == *$'\n10'* ]]
+	[[ "$output" == *"CapEff:	0000000000000000"* ]]
+	[[ "$output" == *"Read-only file system"* ]]
+}
+
+@test "podman's seccomp profile is loaded, and --security-opt seccomp=unconfined turns it off" {
+	run podrun --rm localhost/busybox grep Seccomp: /proc/self/status
+	[[ "$output" == *"Seccomp:	2"* ]]
+	run podrun --rm --security-opt seccomp=unconfined localhost/busybox grep Seccomp: /proc/self/status
+	[[ "$output" == *"Seccomp:	0"* ]]
+}
