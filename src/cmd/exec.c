@@ -88,6 +88,7 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		/* the container's own process is the base, as in runc */
 		proc = spec.process;
 		proc.terminal = false;
+		proc.console_width = proc.console_height = 0;
 		args = husk_xcalloc((size_t)(argc - optind), sizeof(char *));
 		for (int i = optind + 1; i < argc; i++)
 			args[i - optind - 1] = argv[i];
@@ -137,7 +138,7 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		case 'a': proc.apparmor_profile = optarg; break;
 		case 'l': proc.selinux_label = optarg; break;
 		case 't': tty = true; break;
-		case 'S': break;
+		case 'S': o.console_socket = optarg; break;
 		case 'd': detach = true; break;
 		case 'P': o.pid_file = optarg; break;
 		case 'F': {
@@ -151,8 +152,10 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		default: break;
 		}
 	}
-	if (tty || proc.terminal)
-		return husk_cmd_usage(g, "exec with a terminal is not supported by husk yet");
+	if (tty)
+		proc.terminal = true;
+	if (proc.terminal && !o.console_socket)
+		return husk_cmd_usage(g, "--tty needs --console-socket: husk does not relay terminals itself yet");
 	if (env)
 		proc.env = env, proc.n_env = n_env;
 	o.process = &proc;

@@ -20,6 +20,7 @@
 #include "state.h"
 #include "sync.h"
 #include "tables.h"
+#include "terminal.h"
 #include "util.h"
 
 int husk_container_load_spec(const char *root, const char *id, struct husk_spec *spec, struct husk_err *err)
@@ -69,6 +70,7 @@ struct exec_child {
 	const struct husk_process *process;
 	const struct husk_bpf *bpf;
 	int sync_fd;
+	int console_fd;
 	int *tasks_fds;
 	size_t n_tasks;
 	int preserve_fds;
@@ -87,6 +89,11 @@ __attribute__((noreturn)) static void exec_child_run(struct exec_child *c)
 			husk_err_sys(&err, "join the container's cgroup");
 			goto fail;
 		}
+	/* in the container's mount namespace now: its /dev/ptmx */
+	if (c->process->terminal && husk_terminal_setup_exec(c->console_fd, c->process, &err) < 0)
+		goto fail;
+	if (c->console_fd >= 0)
+		close(c->console_fd);
 	if (husk_process_prepare(c->spec, c->process, c->bpf, &program, &notify_fd, &dmz_fd, &err) < 0)
 		goto fail;
 	if (c->process->no_new_privileges && (notify_fd = husk_seccomp_load(c->bpf, &err)) < 0)
@@ -104,7 +111,7 @@ fail:
 
 int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct husk_err *err)
 {
-	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1;
+	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1;
 	_cleanup_free_ char *cache_dir = husk_xasprintf("%s/.cache", o->root);
 	struct husk_state st = {0};
 	struct husk_spec spec = {0};
@@ -124,6 +131,12 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 			     husk_status_name(status));
 		goto out;
 	}
+	if (o->process->terminal && !o->console_socket) {
+		husk_err_set(err, EINVAL, "a terminal needs --console-socket");
+		goto out;
+	}
+	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
+		goto out;
 	if (husk_spec_load(st.bundle, &spec, err) < 0 || husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0 ||
 	    open_init_namespaces(st.pid, &joins, err) < 0)
 		goto out;
@@ -157,7 +170,7 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 	}
 	if (spawner == 0) {
 		struct husk_err serr = {0};
-		struct exec_child child = {&spec, o->process, &bpf, sv[1], tasks_fds, n_tasks, o->preserve_fds};
+		struct exec_child child = {&spec, o->process, &bpf, sv[1], console_fd, tasks_fds, n_tasks, o->preserve_fds};
 		struct clone_args args = {.flags = CLONE_PARENT};
 		pid_t p;
 		close(sv[0]);

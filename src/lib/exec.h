@@ -12,6 +12,7 @@ struct husk_exec_opts {
 	const char *root, *id;
 	const struct husk_process *process;  /* what to run (the CLI merges flags into it) */
 	const char *pid_file;
+	const char *console_socket; /* process.terminal: where the pty master goes */
 	int preserve_fds;
 };
 

@@ -2,6 +2,7 @@
 #include "terminal.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -48,7 +49,7 @@ int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err)
 	return 0;
 }
 
-int husk_terminal_setup_console(int console_fd, const struct husk_process *p, struct husk_err *err)
+static int setup_pty(int console_fd, const struct husk_process *p, bool bind_console, struct husk_err *err)
 {
 	_cleanup_close_ int master = -1, slave = -1, rootfd = -1, console = -1;
 	char name[64], target[32];
@@ -71,6 +72,8 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return husk_err_sys(err, "open /");
+	if (!bind_console)
+		goto hand_over;
 	/* whatever the root has at /dev/console (a symlink to a host file, say) is replaced, never
 	 * followed; and the pty is bound from its fd, not from a path in the container */
 	{
@@ -93,6 +96,7 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 		if (mount(source, target, NULL, MS_BIND, NULL) < 0)
 			return husk_err_sys(err, "bind %s to /dev/console", name);
 	}
+hand_over:
 	if (husk_send_fd(console_fd, master, name, err) < 0)
 		return -1;
 	if (setsid() < 0)
@@ -103,4 +107,14 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 		if (dup2(slave, fd) < 0)
 			return husk_err_sys(err, "dup the terminal to fd %d", fd);
 	return 0;
+}
+
+int husk_terminal_setup_console(int console_fd, const struct husk_process *p, struct husk_err *err)
+{
+	return setup_pty(console_fd, p, true, err);
+}
+
+int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struct husk_err *err)
+{
+	return setup_pty(console_fd, p, false, err);
 }

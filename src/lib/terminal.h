@@ -12,6 +12,9 @@ int husk_terminal_connect_socket(const char *path, struct husk_err *err);
  * console_fd with SCM_RIGHTS (as runc does), the slave made stdio, controlling terminal and
  * /dev/console. */
 int husk_terminal_setup_console(int console_fd, const struct husk_process *p, struct husk_err *err);
+/* The same for a process exec'd into a running container: a pty, handed over, made its
+ * terminal; /dev/console stays the init's. */
+int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struct husk_err *err);
 
 /* Send one fd with SCM_RIGHTS. */
 int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err);

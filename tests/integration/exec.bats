@@ -82,3 +82,16 @@ JSON
 	run_husk exec c1 true
 	[[ "$stderr" == *'container "c1" is stopped: exec needs a running container'* ]]
 }
+
+@test "exec --tty --console-socket: the pty master goes to the socket, the process has a terminal" {
+	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/exec.sock" > "$TEST_DIR/exec-console.out" &
+	receiver=$!
+	for i in $(seq 100); do [ -S "$TEST_DIR/exec.sock" ] && break; sleep 0.02; done
+	husk exec --tty --console-socket "$TEST_DIR/exec.sock" c1 sh -c 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty'
+	wait $receiver || true
+	out=$(tr -d '\r' < "$TEST_DIR/exec-console.out")
+	[[ "$out" == *"received /dev/pts/"* ]] || fail "$out"
+	[[ "$out" == *"/dev/pts/"*"stdio-is-tty"* ]] || fail "$out"
+	run_husk exec --tty c1 true
+	[[ "$stderr" == *"--tty needs --console-socket"* ]]
+}
