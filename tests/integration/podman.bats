@@ -80,3 +80,35 @@ podrun() {
 	run podrun --rm --security-opt seccomp=unconfined localhost/busybox grep Seccomp: /proc/self/status
 	[[ "$output" == *"Seccomp:	0"* ]]
 }
+
+# type into a tmux pane and read what the screen shows
+tmux_session() { # name command...
+	local name=$1; shift
+	tmux kill-session -t "$name" 2>/dev/null || true
+	tmux new-session -d -s "$name" -x 120 -y 30 "$*; sleep 30"
+	for i in $(seq 100); do tmux capture-pane -t "$name" -p | grep -q '/ #' && return 0; sleep 0.1; done
+	tmux capture-pane -t "$name" -p
+	return 1
+}
+
+@test "podman run -it and exec -it with husk: a shell on a terminal, typed into under tmux" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	tmux_session husk-run-it "$PEERS/podman.sh" "$PODSTATE" -- run -it --rm --name it1 --runtime "$HUSK_BUILD/husk-oci" localhost/busybox sh
+	tmux send-keys -t husk-run-it 'echo typed-$((6*7)); tty' Enter
+	sleep 1
+	screen=$(tmux capture-pane -t husk-run-it -p)
+	tmux send-keys -t husk-run-it 'exit' Enter
+	[[ "$screen" == *typed-42* ]] || fail "$screen"
+	[[ "$screen" == *"/dev/pts/0"* ]] || fail "$screen"
+	podrun -d --name it2 localhost/busybox sleep 100
+	tmux_session husk-exec-it "$PEERS/podman.sh" "$PODSTATE" -- exec -it it2 sh
+	tmux send-keys -t husk-exec-it 'echo exec-typed-$((6*7)); echo pid=$$' Enter
+	sleep 1
+	screen=$(tmux capture-pane -t husk-exec-it -p)
+	tmux send-keys -t husk-exec-it 'exit' Enter
+	tmux kill-session -t husk-run-it 2>/dev/null || true
+	tmux kill-session -t husk-exec-it 2>/dev/null || true
+	pod rm -f it2 >/dev/null
+	[[ "$screen" == *exec-typed-42* ]] || fail "$screen"
+	[[ "$screen" == *"pid=2"* ]] || fail "$screen"
+}
