@@ -9,7 +9,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev bats busybox-static jq \
-	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd
 
 LIB_SRC := $(wildcard src/lib/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
