@@ -112,3 +112,23 @@ tmux_session() { # name command...
 	[[ "$screen" == *exec-typed-42* ]] || fail "$screen"
 	[[ "$screen" == *"pid=2"* ]] || fail "$screen"
 }
+
+@test "podman stop (SIGTERM, then SIGKILL), -p 8080:80 to busybox httpd, and a uid map, with husk" {
+	# one ns.sh shell: the published port lives in that network namespace
+	cat > "$PODSTATE/steps.sh" <<STEPS
+export CONTAINERS_CONF=$PODSTATE/containers.conf CONTAINERS_STORAGE_CONF=$PODSTATE/storage.conf
+R="--runtime $HUSK_BUILD/husk-oci"
+podman run -d --name s1 \$R localhost/busybox sleep 100 >/dev/null
+podman stop -t 1 s1 >/dev/null 2>&1
+echo "stopped-exit=\$(podman inspect -f '{{.State.ExitCode}}' s1)"
+podman rm s1 >/dev/null
+podman run -d --name web -p 8080:80 \$R localhost/busybox httpd -f -p 80 -h /var/www >/dev/null
+for i in \$(seq 50); do curl -s http://127.0.0.1:8080/ && break; sleep 0.1; done
+podman rm -f -t 0 web >/dev/null 2>&1
+podman run --rm --uidmap 0:100000:65536 --gidmap 0:100000:65536 \$R localhost/busybox cat /proc/self/uid_map
+STEPS
+	run timeout 120 "$PEERS/ns.sh" sh "$PODSTATE/steps.sh"
+	[[ "$output" == *"stopped-exit=137"* ]] || fail "$output"
+	[[ "$output" == *"hello from busybox httpd"* ]] || fail "$output"
+	[[ "$(echo "$output" | tr -s ' ')" == *" 0 100000 65536"* ]] || fail "$output"
+}
