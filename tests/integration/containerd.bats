@@ -23,7 +23,9 @@ teardown() {
 	"$PEERS/podman.sh" "$WORK/pod" -- rm -af >/dev/null 2>&1 || true
 	rm -rf "$WORK"
 	for d in /sys/fs/cgroup/*/libpod_parent; do
-		[ -d "$d" ] && { rmdir "$d"/*/ 2>/dev/null; rmdir "$d" 2>/dev/null; }
+		[ -d "$d" ] || continue
+		for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
+		rmdir "$d" 2>/dev/null
 	done
 	true
 }

@@ -20,7 +20,7 @@ teardown_file() {
 	# conmon makes /libpod_parent/conmon in each hierarchy for itself; empty ones go
 	for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
 		[ -d "$d" ] || continue
-		rmdir "$d"/*/ 2>/dev/null || true
+		for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
 		rmdir "$d" 2>/dev/null || true
 	done
 }
