@@ -36,6 +36,8 @@ int husk_oci_main(int argc, char **argv);
 int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err);
 /* Usage errors: `husk: <command>: <message>`, exit status 2... runc uses 1 for both. */
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `husk: <command>: warning: <message>` on stderr (and into --log); returns 0. */
+int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err);
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */

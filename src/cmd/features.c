@@ -52,8 +52,9 @@ int husk_cmd_features(struct husk_globals *g, int argc, char **argv)
 				      "apparmor", "enabled", husk_lsm_enabled(HUSK_LSM_APPARMOR),
 				      "selinux", "enabled", husk_lsm_enabled(HUSK_LSM_SELINUX),
 				      "intelRdt", "enabled", 0, "mountExtensions", "idmap", "enabled", 0);
-	doc = json_pack("{s:s, s:s, s:[], s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
-			"ociVersionMax", HUSK_OCI_VERSION, "hooks", "mountOptions", mount_opts, "linux", linux_obj,
+	doc = json_pack("{s:s, s:s, s:[ssssss], s:o, s:o, s:{s:s, s:s}}", "ociVersionMin", "1.0.0",
+			"ociVersionMax", HUSK_OCI_VERSION, "hooks", "prestart", "createRuntime", "createContainer",
+			"startContainer", "poststart", "poststop", "mountOptions", mount_opts, "linux", linux_obj,
 			"annotations", "io.github.husk.version", HUSK_VERSION, "io.github.husk.systemd-cgroup",
 			"--systemd-cgroup maps slice:prefix:name to the cgroupfs path systemd would use; husk does not talk to systemd over D-Bus yet");
 	if (!cgroup || !seccomp || !linux_obj || !doc) {

@@ -73,6 +73,16 @@ int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err)
 	return 1;
 }
 
+int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err)
+{
+	char msg[HUSK_ERR_MSG_MAX + 256];
+
+	husk_err_format(err, msg, sizeof(msg));
+	fprintf(stderr, "husk: %s: warning: %s\n", g->command, msg);
+	log_line(g, "warning", msg);
+	return 0;
+}
+
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...)
 {
 	struct husk_err err = {0};

@@ -55,9 +55,11 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 			return husk_cmd_fail(g, &err);
 		close(c.sync_fd);
 		close(c.lock_fd);
-		if (husk_container_start(o.root, o.id, &err) < 0)
-			return husk_cmd_fail(g, &err);
-		return 0;
+		switch (husk_container_start(o.root, o.id, &err)) {
+		case 0: return 0;
+		case 1: return husk_cmd_warn(g, &err);
+		default: return husk_cmd_fail(g, &err);
+		}
 	}
 	o.run = true;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
@@ -68,7 +70,11 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, &old);
 	if (husk_container_create(&o, &c, &err) < 0)
 		return husk_cmd_fail(g, &err);
-	if (husk_container_start_created(&c, &err) < 0) {
+	int started = husk_container_start_created(&c, &err);
+	if (started == 1) {
+		husk_cmd_warn(g, &err);
+		husk_err_clear(&err);
+	} else if (started < 0) {
 		close(c.lock_fd);
 		husk_cmd_fail(g, &err);
 		husk_err_clear(&err);
@@ -78,8 +84,13 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	close(c.lock_fd);
 	status = husk_cmd_wait_forwarding(c.pid, &set);
 	close(c.sync_fd);
-	if (!keep && husk_container_delete(o.root, o.id, true, &err) < 0)
-		husk_cmd_fail(g, &err);
+	if (!keep) {
+		int deleted = husk_container_delete(o.root, o.id, true, &err);
+		if (deleted == 1)
+			husk_cmd_warn(g, &err);
+		else if (deleted < 0)
+			husk_cmd_fail(g, &err);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }

@@ -41,9 +41,11 @@ int husk_cmd_start(struct husk_globals *g, int argc, char **argv)
 
 	if (i < 0)
 		return 1;
-	if (husk_container_start(g->root, argv[i], &err) < 0)
-		return husk_cmd_fail(g, &err);
-	return 0;
+	switch (husk_container_start(g->root, argv[i], &err)) {
+	case 0: return 0;
+	case 1: return husk_cmd_warn(g, &err);
+	default: return husk_cmd_fail(g, &err);
+	}
 }
 
 int husk_cmd_state(struct husk_globals *g, int argc, char **argv)
@@ -105,7 +107,10 @@ int husk_cmd_delete(struct husk_globals *g, int argc, char **argv)
 
 	if (i < 0)
 		return 1;
-	if (husk_container_delete(g->root, argv[i], force, &err) < 0) {
+	int rc = husk_container_delete(g->root, argv[i], force, &err);
+	if (rc == 1)
+		return husk_cmd_warn(g, &err);
+	if (rc < 0) {
 		/* runc: deleting what is already gone with --force is not an error */
 		if (force && err.errnum == ENOENT)
 			return 0;

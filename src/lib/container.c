@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "cgroup_limits.h"
+#include "hooks.h"
 #include "init.h"
 #include "lsm.h"
 #include "seccomp.h"
@@ -201,6 +202,51 @@ static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, b
 	free(leaves);
 }
 
+/* The init has made its namespaces and waits: run prestart and createRuntime in husk's own
+ * namespaces, then hand it the state for createContainer and startContainer. */
+static int run_create_hooks(int sync_fd, struct husk_state *st, pid_t pid, const struct husk_spec *spec,
+			    struct husk_err *err)
+{
+	struct husk_sync_msg msg;
+	_cleanup_free_ char *text = NULL;
+	json_t *state;
+
+	if (husk_sync_expect(sync_fd, HUSK_SYNC_HOOKS, &msg, err) < 0)
+		return -1;
+	st->pid = pid;
+	state = husk_state_to_json(st, HUSK_CREATING);
+	text = json_dumps(state, JSON_COMPACT);
+	json_decref(state);
+	if (husk_hooks_run(spec, HUSK_HOOK_PRESTART, text, err) < 0 ||
+	    husk_hooks_run(spec, HUSK_HOOK_CREATE_RUNTIME, text, err) < 0)
+		return -1;
+	return husk_sync_send_text(sync_fd, HUSK_SYNC_STATE, text, err) < 0 ? husk_err_wrap(err, "the state for the hooks") : 0;
+}
+
+/* poststart / poststop: from the config in the bundle, as it is now. Their failure is only a
+ * warning (the runtime-spec): reported as 1 with err set. */
+static int run_post_hooks(const struct husk_state *st, enum husk_hook_kind kind, enum husk_status status,
+			  struct husk_err *err)
+{
+	struct husk_spec spec;
+	_cleanup_free_ char *text = NULL;
+	json_t *state;
+	int rc;
+
+	if (!st->hooks)
+		return 0;
+	if (husk_spec_load(st->bundle, &spec, err) < 0) {
+		husk_err_wrap(err, "%s hooks", husk_hook_kind_names[kind]);
+		return 1;
+	}
+	state = husk_state_to_json(st, status);
+	text = json_dumps(state, JSON_COMPACT);
+	json_decref(state);
+	rc = husk_hooks_run(&spec, kind, text, err) < 0 ? 1 : 0;
+	husk_spec_free(&spec);
+	return rc;
+}
+
 /* The runtime-spec's container process state, for the seccomp listener. */
 static int send_listener_state(int sync_fd, const struct husk_state *st, const struct husk_spec *spec,
 			       struct husk_err *err)
@@ -295,6 +341,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	st.owner = owner_name();
 	st.status = HUSK_CREATING;
 	st.annotations = json_incref(spec.annotations);
+	for (int k = 0; k < HUSK_HOOK_KINDS; k++)
+		st.hooks = st.hooks || spec.n_hooks[k];
 	state_cgroups(&st, &cg, true);
 	if (husk_state_write(lock_fd, &st, err) < 0 || husk_cgroup_create(&cg, err) < 0)
 		goto out;
@@ -340,6 +388,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		if (husk_ns_write_idmaps(pid, &spec, err) < 0 || husk_sync_send(sv[0], HUSK_SYNC_MAPPED, 0, err) < 0)
 			goto out;
 	}
+	if (husk_hooks_during_create(&spec) && run_create_hooks(sv[0], &st, pid, &spec, err) < 0)
+		goto out;
 	{
 		struct husk_sync_msg msg;
 		if (husk_sync_expect(sv[0], HUSK_SYNC_READY, &msg, err) < 0) {
@@ -404,6 +454,8 @@ int husk_container_start_created(struct husk_container *c, struct husk_err *err)
 		return -1;
 	st.status = HUSK_RUNNING;
 	rc = husk_state_write(c->lock_fd, &st, err);
+	if (rc == 0)
+		rc = run_post_hooks(&st, HUSK_HOOK_POSTSTART, HUSK_RUNNING, err);
 	husk_state_free(&st);
 	return rc;
 }
@@ -435,6 +487,8 @@ int husk_container_start(const char *root, const char *id, struct husk_err *err)
 	unlinkat(lock_fd, EXEC_FIFO, 0);
 	st.status = HUSK_RUNNING;
 	rc = husk_state_write(lock_fd, &st, err);
+	if (rc == 0)
+		rc = run_post_hooks(&st, HUSK_HOOK_POSTSTART, HUSK_RUNNING, err);
 out:
 	husk_state_free(&st);
 	return rc;
@@ -494,7 +548,16 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 	/* force: the cgroup may hold processes the init left behind (or a create that crashed) */
 	if (husk_cgroup_destroy(st.cgroup_dirs, st.n_cgroup_dirs, st.cgroup_created, st.n_cgroup_created, true, err) < 0)
 		goto out;
-	rc = husk_state_remove(root, id, err);
+	{
+		/* poststop after the container is gone, before its state is: a warning at most */
+		struct husk_err warning = {0};
+		int post = run_post_hooks(&st, HUSK_HOOK_POSTSTOP, HUSK_STOPPED, &warning);
+		rc = husk_state_remove(root, id, err);
+		if (rc == 0 && post == 1) {
+			*err = warning;
+			rc = 1;
+		}
+	}
 out:
 	husk_state_free(&st);
 	return rc;

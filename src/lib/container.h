@@ -33,6 +33,8 @@ struct husk_container {
 int husk_container_create(const struct husk_create_opts *opts, struct husk_container *c, struct husk_err *err);
 /* run: release the init created with opts.run and record it running. */
 int husk_container_start_created(struct husk_container *c, struct husk_err *err);
+/* start and delete return 1 (with err set) when only a poststart / poststop hook failed:
+ * the spec makes that a warning. */
 int husk_container_start(const char *root, const char *id, struct husk_err *err);
 int husk_container_kill(const char *root, const char *id, int sig, bool all, struct husk_err *err);
 int husk_container_delete(const char *root, const char *id, bool force, struct husk_err *err);

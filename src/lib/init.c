@@ -19,6 +19,7 @@
 #include <linux/close_range.h>
 
 #include "caps.h"
+#include "hooks.h"
 #include "lsm.h"
 #include "procattr.h"
 #include "rootfs.h"
@@ -253,6 +254,18 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	if (chdir(ctx->bundle) < 0)
 		return husk_err_sys(err, "chdir to the bundle %s", ctx->bundle);
 
+	/* hooks: husk runs prestart and createRuntime now that the namespaces exist, then this
+	 * process runs createContainer in them, before the switch to the new root */
+	if (husk_hooks_during_create(spec)) {
+		struct husk_sync_msg msg;
+		if (husk_sync_send(ctx->sync_fd, HUSK_SYNC_HOOKS, 0, err) < 0 ||
+		    husk_sync_expect(ctx->sync_fd, HUSK_SYNC_STATE, &msg, err) < 0)
+			return -1;
+		memcpy(ctx->hook_state, msg.text, sizeof(ctx->hook_state));
+		if (husk_hooks_run(spec, HUSK_HOOK_CREATE_CONTAINER, ctx->hook_state, err) < 0)
+			return -1;
+	}
+
 	struct husk_rootfs_opts ropts = {
 		.rootfs = ctx->rootfs,
 		.no_pivot = ctx->no_pivot,
@@ -340,6 +353,11 @@ void husk_init_run(struct husk_init_ctx *ctx)
 		_exit(1);
 	if (wait_for_start(ctx, &err) < 0)
 		_exit(1);
+	/* startContainer: in the container, its paths resolved in the new root, just before exec */
+	if (husk_hooks_run(ctx->spec, HUSK_HOOK_START_CONTAINER, ctx->hook_state, &err) < 0) {
+		dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
+		_exit(1);
+	}
 	/* as late as possible: after this only the signal mask, close_range and execve */
 	if (ctx->spec->process.no_new_privileges) {
 		notify_fd = husk_seccomp_load(ctx->seccomp, &err);

@@ -23,6 +23,7 @@ struct husk_init_ctx {
 	int console_fd;         /* connected --console-socket, or -1 */
 	const struct husk_bpf *seccomp; /* compiled filter, or insns == NULL */
 	int listener_fd;        /* connected seccomp listenerPath, or -1 */
+	char hook_state[HUSK_ERR_MSG_MAX]; /* the state JSON husk sends for createContainer/startContainer */
 	int preserve_fds;
 	bool no_pivot, no_new_keyring;
 };

@@ -1270,6 +1270,45 @@ int husk_resources_parse(const char *file, const char *text, size_t len, json_t 
 	return 0;
 }
 
+const char *const husk_hook_kind_names[HUSK_HOOK_KINDS] = {
+	[HUSK_HOOK_PRESTART] = "prestart", [HUSK_HOOK_CREATE_RUNTIME] = "createRuntime",
+	[HUSK_HOOK_CREATE_CONTAINER] = "createContainer", [HUSK_HOOK_START_CONTAINER] = "startContainer",
+	[HUSK_HOOK_POSTSTART] = "poststart", [HUSK_HOOK_POSTSTOP] = "poststop",
+};
+
+static int parse_hook(struct ctx *c, json_t *item, void *elem, size_t index, void *data)
+{
+	struct husk_hook *h = elem;
+	long long n = 0;
+	(void)index;
+	(void)data;
+
+	if (get_string(c, item, "path", true, &h->path) < 0 || get_string_array(c, item, "args", false, &h->args, &h->n_args) < 0 ||
+	    get_string_array(c, item, "env", false, &h->env, &h->n_env) < 0 || get_int(c, item, "timeout", false, 1, 86400, &n) < 0)
+		return -1;
+	if (!is_absolute(h->path))
+		return fail_key(c, "path", "\"%s\" is not an absolute path", h->path);
+	h->timeout = (int)n;
+	return 0;
+}
+
+static int parse_hooks(struct ctx *c, json_t *root, struct husk_spec *spec)
+{
+	json_t *obj;
+	int rc = field(c, root, "hooks", JSON_OBJECT, false, &obj);
+
+	if (rc <= 0)
+		return rc;
+	for (int k = 0; k < HUSK_HOOK_KINDS; k++)
+		if (parse_object_array(c, obj, husk_hook_kind_names[k], sizeof(struct husk_hook), (void **)&spec->hooks[k],
+				       &spec->n_hooks[k], parse_hook, NULL) < 0) {
+			pop(c);
+			return -1;
+		}
+	pop(c);
+	return 1;
+}
+
 static int parse_linux(struct ctx *c, json_t *root, struct husk_spec *spec)
 {
 	static const struct { const char *name; unsigned long flags; } propagations[] = {
@@ -1360,8 +1399,6 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	}
 	/* asked-for protections husk cannot give yet are refused, never skipped: a container
 	 * must not run unconfined because its seccomp filter or label was quietly dropped */
-	if (json_object_size(json_object_get(root, "hooks")) > 0)
-		return fail_key(c, "hooks", "hooks are not supported by husk yet");
 	if (json_object_get(root, "linux") == NULL)
 		return 0;
 	push_key(c, "linux");
@@ -1425,7 +1462,7 @@ int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_
 	    parse_process(&c, spec->json, &spec->process) < 0 ||
 	    parse_object_array(&c, spec->json, "mounts", sizeof(struct husk_mount), (void **)&spec->mounts,
 			       &spec->n_mounts, parse_mount, NULL) < 0 ||
-	    parse_linux(&c, spec->json, spec) < 0)
+	    parse_linux(&c, spec->json, spec) < 0 || parse_hooks(&c, spec->json, spec) < 0)
 		goto fail;
 	rc = field(&c, spec->json, "annotations", JSON_OBJECT, false, &spec->annotations);
 	if (rc < 0)
@@ -1466,6 +1503,13 @@ void husk_spec_free(struct husk_spec *spec)
 	free(spec->namespaces);
 	free(spec->device_rules);
 	husk_resources_free(&spec->resources);
+	for (int k = 0; k < HUSK_HOOK_KINDS; k++) {
+		for (size_t i = 0; i < spec->n_hooks[k]; i++) {
+			free(spec->hooks[k][i].args);
+			free(spec->hooks[k][i].env);
+		}
+		free(spec->hooks[k]);
+	}
 	for (size_t i = 0; i < spec->seccomp.n_rules; i++) {
 		free(spec->seccomp.rules[i].names);
 		free(spec->seccomp.rules[i].args);

@@ -156,6 +156,17 @@ struct husk_resources {
 	struct husk_opt_i64 net_class_id;
 };
 
+struct husk_hook {
+	const char *path;
+	const char **args;          /* NULL terminated; NULL: just the path */
+	const char **env;
+	size_t n_args, n_env;
+	int timeout;                /* seconds; 0: none */
+};
+
+enum husk_hook_kind { HUSK_HOOK_PRESTART, HUSK_HOOK_CREATE_RUNTIME, HUSK_HOOK_CREATE_CONTAINER,
+		      HUSK_HOOK_START_CONTAINER, HUSK_HOOK_POSTSTART, HUSK_HOOK_POSTSTOP, HUSK_HOOK_KINDS };
+
 struct husk_time_offset {
 	bool set;
 	int64_t secs;
@@ -191,6 +202,8 @@ struct husk_spec {
 	const char *mount_label;
 	json_t *annotations;        /* borrowed from json; NULL if none */
 	struct husk_seccomp seccomp;
+	struct husk_hook *hooks[HUSK_HOOK_KINDS];
+	size_t n_hooks[HUSK_HOOK_KINDS];
 	bool has_personality;
 	unsigned long personality; /* PER_LINUX or PER_LINUX32 */
 };
@@ -207,6 +220,8 @@ void husk_resources_free(struct husk_resources *res);
 int husk_process_parse(const char *file, const char *text, size_t len, json_t **json, struct husk_process *p,
 		       struct husk_err *err);
 void husk_process_free(struct husk_process *p);
+
+extern const char *const husk_hook_kind_names[HUSK_HOOK_KINDS];
 
 /* Read and parse BUNDLE/config.json. */
 int husk_spec_load(const char *bundle, struct husk_spec *spec, struct husk_err *err);

@@ -24,6 +24,7 @@ struct husk_state {
 	char **cgroup_created;       /* the directories husk made for it, outermost first */
 	size_t n_cgroup_created;
 	json_t *annotations;
+	bool hooks;                  /* the config has hooks: start and delete read it again */
 };
 
 /* Container ids: letters, digits, '_', '+', '-', '.', not "." or "..", at most 1024 bytes. */

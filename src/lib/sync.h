@@ -13,7 +13,8 @@ enum husk_sync_type {
 	HUSK_SYNC_READY,      /* init -> husk: set up, waiting for start */
 	HUSK_SYNC_ERROR,      /* init -> husk: failed; errnum and text say why */
 	HUSK_SYNC_START,      /* husk -> init: exec now (husk oci run) */
-	HUSK_SYNC_STATE,      /* husk -> init: the state for the seccomp listener (text) */
+	HUSK_SYNC_STATE,      /* husk -> init: the state for the seccomp listener or hooks (text) */
+	HUSK_SYNC_HOOKS,      /* init -> husk: namespaces made, run prestart/createRuntime now */
 };
 
 struct husk_sync_msg {

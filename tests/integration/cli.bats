@@ -46,7 +46,7 @@ load helpers
 @test "features is the runtime-spec features document" {
 	run "$HUSK" oci features
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e '.ociVersionMin == "1.0.0" and .ociVersionMax == "1.2.0"'
+	echo "$output" | jq -e '.ociVersionMin == "1.0.0" and .ociVersionMax == "1.2.0" and (.hooks | length == 6)'
 	echo "$output" | jq -e '.linux.namespaces | index("pid") and index("time") and index("user")'
 	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")'
 	echo "$output" | jq -e '.mountOptions | index("rbind") and index("rro")'

@@ -53,7 +53,6 @@ sleep 1
 \$C stop
 STEPS
 	run timeout 120 "$PEERS/ns.sh" sh "$WORK/steps.sh"
-	echo "$output" >&3
 	[[ "$output" == *hello-from-ctr* ]]
 	[[ "$output" == *"run-rc=0"* ]]
 	[[ "$output" == *"exit-rc=5"* ]]

@@ -205,8 +205,10 @@ static void test_unsupported_and_bad_protections_refused(void **state)
 		     " \"scheduler\": {\"policy\": \"SCHED_LAZY\"}}}", "process.scheduler.policy", "unknown scheduling policy");
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"personality\": {\"domain\": \"LINUX64\"}}}",
 		     "linux.personality.domain", "unknown personality domain");
-	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]}}",
-		     "hooks", "not supported by husk yet");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"prestart\": [{\"path\": \"bin/true\"}]}}",
+		     "hooks.prestart[0].path", "not an absolute path");
+	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hooks\": {\"poststop\": [{\"path\": \"/bin/true\", \"timeout\": 0}]}}",
+		     "hooks.poststop[0].timeout: expected an integer 1..86400", NULL);
 }
 
 static void test_syntax(void **state)
