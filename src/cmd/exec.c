@@ -9,6 +9,9 @@
 
 #include "cmd.h"
 #include "../lib/exec.h"
+#include "../lib/terminal.h"
+#include <sys/wait.h>
+#include <unistd.h>
 #include "../lib/util.h"
 
 /* env with NAME=VALUE set (replacing an earlier NAME) */
@@ -154,8 +157,12 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 	}
 	if (tty)
 		proc.terminal = true;
-	if (proc.terminal && !o.console_socket)
-		return husk_cmd_usage(g, "--tty needs --console-socket: husk does not relay terminals itself yet");
+	int terminal_fd = -1;
+	if (proc.terminal && !o.console_socket) {
+		if (detach)
+			return husk_cmd_usage(g, "--tty with --detach needs --console-socket");
+		o.terminal_fd = &terminal_fd; /* husk relays it */
+	}
 	if (env)
 		proc.env = env, proc.n_env = n_env;
 	o.process = &proc;
@@ -169,7 +176,14 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return husk_cmd_fail(g, &err);
 	}
-	status = detach ? 0 : husk_cmd_wait_forwarding(pid, &set);
+	if (terminal_fd >= 0) {
+		int wstatus = 0;
+		husk_terminal_relay(terminal_fd, pid, &set, &wstatus, &err);
+		close(terminal_fd);
+		status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+	} else {
+		status = detach ? 0 : husk_cmd_wait_forwarding(pid, &set);
+	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(env);
 	if (process_json) {

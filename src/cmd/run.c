@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "../lib/container.h"
+#include "../lib/terminal.h"
 #include "../lib/util.h"
 
 int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o,
@@ -62,6 +63,7 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		}
 	}
 	o.run = true;
+	o.relay_terminal = o.console_socket == NULL;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
 	sigemptyset(&set);
 	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
@@ -82,7 +84,14 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		return 1;
 	}
 	close(c.lock_fd);
-	status = husk_cmd_wait_forwarding(c.pid, &set);
+	if (c.terminal_fd >= 0) {
+		int wstatus = 0;
+		husk_terminal_relay(c.terminal_fd, c.pid, &set, &wstatus, &err);
+		close(c.terminal_fd);
+		status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+	} else {
+		status = husk_cmd_wait_forwarding(c.pid, &set);
+	}
 	close(c.sync_fd);
 	if (!keep) {
 		int deleted = husk_container_delete(o.root, o.id, true, &err);

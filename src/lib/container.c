@@ -272,7 +272,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	struct husk_cgroup cg;
 	struct husk_ns_joins joins = {0};
 	_cleanup_free_ char *bundle = NULL;
-	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1, listener_fd = -1;
+	_cleanup_close_ int lock_fd = -1, fifo_fd = -1, console_fd = -1, listener_fd = -1, terminal_receiver = -1;
 	_cleanup_free_ char *cache_dir = NULL, *systemd_path = NULL;
 	_cleanup_free_ struct husk_cgroup_write *limits = NULL;
 	size_t n_limits = 0;
@@ -283,7 +283,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	bool claimed = false;
 
 	memset(c, 0, sizeof(*c));
-	c->sync_fd = c->lock_fd = -1;
+	c->sync_fd = c->lock_fd = c->terminal_fd = -1;
 	memset(&cg, 0, sizeof(cg));
 	cg.v2_dirfd = -1;
 	if (husk_state_check_id(o->id, err) < 0)
@@ -302,8 +302,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
 	}
-	if (spec.process.terminal && !o->console_socket) {
-		husk_err_set(err, ENOTSUP, "process.terminal without --console-socket: husk does not relay terminals yet");
+	if (spec.process.terminal && !o->console_socket && !o->relay_terminal) {
+		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
 	}
 	if (husk_lsm_check(&spec, err) < 0)
@@ -320,6 +320,17 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
+	/* husk oci run relaying the terminal itself: a socket pair stands in for the console
+	 * socket, and the master comes back to this process */
+	if (spec.process.terminal && !o->console_socket) {
+		int pair[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+			husk_err_sys(err, "socketpair for the terminal");
+			goto out;
+		}
+		console_fd = pair[1];
+		terminal_receiver = pair[0];
+	}
 	if (o->systemd_cgroup) {
 		systemd_path = husk_cgroup_systemd_path(spec.cgroups_path, o->id, err);
 		if (!systemd_path)
@@ -411,6 +422,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	if (listener_fd >= 0 && send_listener_state(sv[0], &st, &spec, err) < 0)
 		goto out;
 	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
+		goto out;
+	if (terminal_receiver >= 0 && (c->terminal_fd = husk_recv_fd(terminal_receiver, err)) < 0)
 		goto out;
 	c->pid = pid;
 	c->sync_fd = sv[0];

@@ -21,6 +21,7 @@ struct husk_create_opts {
 	bool no_new_keyring;
 	bool run;                    /* husk oci run: this process starts and waits for it */
 	bool systemd_cgroup;         /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
+	bool relay_terminal;         /* run without --console-socket: husk itself takes the pty */
 };
 
 /* What `run` keeps of a created container. */
@@ -28,6 +29,7 @@ struct husk_container {
 	pid_t pid;
 	int sync_fd;                 /* run only: START goes here */
 	int lock_fd;
+	int terminal_fd;             /* relay_terminal and process.terminal: the pty master, or -1 */
 };
 
 int husk_container_create(const struct husk_create_opts *opts, struct husk_container *c, struct husk_err *err);

@@ -111,7 +111,7 @@ fail:
 
 int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct husk_err *err)
 {
-	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1;
+	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1, receiver = -1;
 	_cleanup_free_ char *cache_dir = husk_xasprintf("%s/.cache", o->root);
 	struct husk_state st = {0};
 	struct husk_spec spec = {0};
@@ -131,12 +131,21 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 			     husk_status_name(status));
 		goto out;
 	}
-	if (o->process->terminal && !o->console_socket) {
+	if (o->process->terminal && !o->console_socket && !o->terminal_fd) {
 		husk_err_set(err, EINVAL, "a terminal needs --console-socket");
 		goto out;
 	}
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
+	if (o->process->terminal && !o->console_socket) {
+		int pair[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+			husk_err_sys(err, "socketpair for the terminal");
+			goto out;
+		}
+		console_fd = pair[1];
+		receiver = pair[0];
+	}
 	if (husk_spec_load(st.bundle, &spec, err) < 0 || husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0 ||
 	    open_init_namespaces(st.pid, &joins, err) < 0)
 		goto out;
@@ -210,6 +219,8 @@ spawner_fail:
 		waitpid(pid, NULL, 0);
 		goto out;
 	}
+	if (receiver >= 0 && (*o->terminal_fd = husk_recv_fd(receiver, err)) < 0)
+		goto out;
 	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
 		goto out;
 	*pid_out = pid;

@@ -13,6 +13,7 @@ struct husk_exec_opts {
 	const struct husk_process *process;  /* what to run (the CLI merges flags into it) */
 	const char *pid_file;
 	const char *console_socket; /* process.terminal: where the pty master goes */
+	int *terminal_fd;           /* no console_socket: the pty master comes back here */
 	int preserve_fds;
 };
 

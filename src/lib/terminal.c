@@ -2,6 +2,9 @@
 #include "terminal.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,4 +120,93 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struct husk_err *err)
 {
 	return setup_pty(console_fd, p, false, err);
+}
+
+int husk_recv_fd(int sock, struct husk_err *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, name[128];
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return husk_err_sys(err, "receive the container's terminal");
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return husk_err_set(err, EPROTO, "no terminal came with the message");
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+int husk_terminal_relay(int master, pid_t pid, const sigset_t *set, int *status, struct husk_err *err)
+{
+	struct termios saved, raw;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	bool in_open = true, out_open = true, exited = false;
+	sigset_t with_winch = *set;
+	_cleanup_close_ int sfd = -1;
+	char buf[8192];
+
+	sigaddset(&with_winch, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &with_winch, NULL);
+	sfd = signalfd(-1, &with_winch, SFD_CLOEXEC);
+	if (sfd < 0)
+		return husk_err_sys(err, "signalfd");
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		copy_winsize(STDIN_FILENO, master);
+	}
+	/* until the process is gone and its last output is read */
+	while (!exited || out_open) {
+		struct pollfd p[3] = {{.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN},
+				      {.fd = out_open ? master : -1, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
+		if (poll(p, 3, exited ? 100 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (exited && !(p[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			break; /* nothing more came within 100 ms of the exit */
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0)
+				in_open = false; /* no more input: the container still runs */
+			else
+				husk_write_all(master, buf, (size_t)n);
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(master, buf, sizeof(buf));
+			if (n <= 0)
+				out_open = false; /* EIO: the last holder of the slave side is gone */
+			else
+				husk_write_all(STDOUT_FILENO, buf, (size_t)n);
+		}
+		if (p[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGWINCH)
+				copy_winsize(STDIN_FILENO, master);
+			else if (si.ssi_signo == SIGCHLD) {
+				if (waitpid(pid, status, WNOHANG) == pid)
+					exited = true;
+			} else
+				kill(pid, (int)si.ssi_signo);
+		}
+	}
+	if (!exited)
+		waitpid(pid, status, 0);
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	return 0;
 }

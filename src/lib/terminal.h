@@ -2,6 +2,9 @@
 #ifndef HUSK_TERMINAL_H
 #define HUSK_TERMINAL_H
 
+#include <signal.h>
+#include <sys/types.h>
+
 #include "error.h"
 #include "spec.h"
 
@@ -15,6 +18,15 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
 /* The same for a process exec'd into a running container: a pty, handed over, made its
  * terminal; /dev/console stays the init's. */
 int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struct husk_err *err);
+
+/* Receive one fd sent with SCM_RIGHTS. */
+int husk_recv_fd(int sock, struct husk_err *err);
+
+/* husk relaying a container's terminal itself: raw mode on its own terminal (restored after),
+ * stdin to the pty master and the master to stdout, window size changes (SIGWINCH) passed on,
+ * other signals in set forwarded to pid, until pid exits; its wait status in *status. The
+ * signals in set must be blocked by the caller. */
+int husk_terminal_relay(int master, pid_t pid, const sigset_t *set, int *status, struct husk_err *err);
 
 /* Send one fd with SCM_RIGHTS. */
 int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err);

@@ -232,11 +232,33 @@ load helpers
 	husk delete c1
 }
 
-@test "terminal: true without --console-socket is refused before anything is created" {
+@test "create with terminal: true needs --console-socket, and nothing is created without one" {
 	update_config '.process.terminal = true'
 	run_husk create c1
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *'--console-socket is required'* ]]
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "run with terminal: true and no console socket: husk relays the terminal, raw, resized, exit status" {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	update_config '.process.terminal = true | .process.args = ["sh"]'
+	tmux kill-session -t husk-run-t 2>/dev/null || true
+	tmux new-session -d -s husk-run-t -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' run c1; echo husk-exit=\$?; sleep 30"
+	for i in $(seq 100); do tmux capture-pane -t husk-run-t -p | grep -q '/ #' && break; sleep 0.05; done
+	tmux send-keys -t husk-run-t 'echo typed-$((6*7)); tty; stty size' Enter
+	sleep 0.5
+	tmux resize-window -t husk-run-t -x 120 -y 40 2>/dev/null || true
+	sleep 0.3
+	tmux send-keys -t husk-run-t 'stty size; exit 3' Enter
+	for i in $(seq 100); do tmux capture-pane -t husk-run-t -p | grep -q husk-exit && break; sleep 0.05; done
+	screen=$(tmux capture-pane -t husk-run-t -p)
+	tmux kill-session -t husk-run-t
+	[[ "$screen" == *typed-42* ]] || fail "$screen"
+	[[ "$screen" == *"/dev/pts/0"* ]] || fail "$screen"
+	[[ "$screen" == *"30 100"* ]] || fail "$screen"
+	[[ "$screen" == *"40 120"* ]] || fail "$screen"
+	[[ "$screen" == *husk-exit=3* ]] || fail "$screen"
 	[ ! -e "$STATE/c1" ]
 }
 
