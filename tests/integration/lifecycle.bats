@@ -271,3 +271,17 @@ load helpers
 	# Had the unpreserved 4 leaked in, ls's own fd would be 5.
 	[ "$output" = "0 1 2 3 4 " ]
 }
+
+@test "kill of a created (not started) container, and annotations kept in the state" {
+	update_config '.annotations = {"org.example.team": "blue", "io.husk.test": "1"}'
+	set_cmd 'sleep 30'
+	husk create c1
+	pid=$(husk state c1 | jq -r .pid)
+	[ "$(husk state c1 | jq -r '.annotations["org.example.team"]')" = blue ]
+	[ "$(husk list --format json | jq -r '.[0].annotations["io.husk.test"]')" = 1 ]
+	husk kill c1 KILL
+	wait_stopped c1
+	! [ -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status
+	husk delete c1
+	[ ! -e "$STATE/c1" ]
+}
