@@ -43,6 +43,11 @@ void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__(
 /* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */
 int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set);
 extern const int husk_cmd_forwarded[13];
+/* The exit status husk reports for a wait status: the code, or 128+N when killed by signal N. */
+int husk_cmd_exit_code(int wstatus);
+/* Wait for pid: relaying its terminal when terminal_fd >= 0 (closed after), else forwarding
+ * signals; its exit status. */
+int husk_cmd_wait(pid_t pid, int terminal_fd, const sigset_t *set, struct husk_err *err);
 
 int husk_cmd_create(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_exec(struct husk_globals *g, int argc, char **argv);

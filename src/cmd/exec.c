@@ -9,9 +9,7 @@
 
 #include "cmd.h"
 #include "../lib/exec.h"
-#include "../lib/terminal.h"
-#include <sys/wait.h>
-#include <unistd.h>
+
 #include "../lib/util.h"
 
 /* env with NAME=VALUE set (replacing an earlier NAME) */
@@ -176,14 +174,7 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return husk_cmd_fail(g, &err);
 	}
-	if (terminal_fd >= 0) {
-		int wstatus = 0;
-		husk_terminal_relay(terminal_fd, pid, &set, &wstatus, &err);
-		close(terminal_fd);
-		status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
-	} else {
-		status = detach ? 0 : husk_cmd_wait_forwarding(pid, &set);
-	}
+	status = detach ? 0 : husk_cmd_wait(pid, terminal_fd, &set, &err);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(env);
 	if (process_json) {

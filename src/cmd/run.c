@@ -34,9 +34,23 @@ int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set)
 		if (r == pid)
 			break;
 	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return husk_cmd_exit_code(status);
+}
+
+int husk_cmd_exit_code(int wstatus)
+{
+	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+}
+
+int husk_cmd_wait(pid_t pid, int terminal_fd, const sigset_t *set, struct husk_err *err)
+{
+	int wstatus = 0;
+
+	if (terminal_fd < 0)
+		return husk_cmd_wait_forwarding(pid, set);
+	husk_terminal_relay(terminal_fd, pid, set, &wstatus, err);
+	close(terminal_fd);
+	return husk_cmd_exit_code(wstatus);
 }
 
 int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
@@ -84,14 +98,7 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		return 1;
 	}
 	close(c.lock_fd);
-	if (c.terminal_fd >= 0) {
-		int wstatus = 0;
-		husk_terminal_relay(c.terminal_fd, c.pid, &set, &wstatus, &err);
-		close(c.terminal_fd);
-		status = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
-	} else {
-		status = husk_cmd_wait_forwarding(c.pid, &set);
-	}
+	status = husk_cmd_wait(c.pid, c.terminal_fd, &set, &err);
 	close(c.sync_fd);
 	if (!keep) {
 		int deleted = husk_container_delete(o.root, o.id, true, &err);

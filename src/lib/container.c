@@ -322,15 +322,8 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	/* husk oci run relaying the terminal itself: a socket pair stands in for the console
 	 * socket, and the master comes back to this process */
-	if (spec.process.terminal && !o->console_socket) {
-		int pair[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-			husk_err_sys(err, "socketpair for the terminal");
-			goto out;
-		}
-		console_fd = pair[1];
-		terminal_receiver = pair[0];
-	}
+	if (spec.process.terminal && !o->console_socket && husk_terminal_pair(&console_fd, &terminal_receiver, err) < 0)
+		goto out;
 	if (o->systemd_cgroup) {
 		systemd_path = husk_cgroup_systemd_path(spec.cgroups_path, o->id, err);
 		if (!systemd_path)

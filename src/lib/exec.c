@@ -137,15 +137,8 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 	}
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
-	if (o->process->terminal && !o->console_socket) {
-		int pair[2];
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
-			husk_err_sys(err, "socketpair for the terminal");
-			goto out;
-		}
-		console_fd = pair[1];
-		receiver = pair[0];
-	}
+	if (o->process->terminal && !o->console_socket && husk_terminal_pair(&console_fd, &receiver, err) < 0)
+		goto out;
 	if (husk_spec_load(st.bundle, &spec, err) < 0 || husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0 ||
 	    open_init_namespaces(st.pid, &joins, err) < 0)
 		goto out;

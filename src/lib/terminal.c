@@ -122,6 +122,17 @@ int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struc
 	return setup_pty(console_fd, p, false, err);
 }
 
+int husk_terminal_pair(int *to_init, int *receiver, struct husk_err *err)
+{
+	int pair[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+		return husk_err_sys(err, "socketpair for the terminal");
+	*receiver = pair[0];
+	*to_init = pair[1];
+	return 0;
+}
+
 int husk_recv_fd(int sock, struct husk_err *err)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, name[128];

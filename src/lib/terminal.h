@@ -19,6 +19,10 @@ int husk_terminal_setup_console(int console_fd, const struct husk_process *p, st
  * terminal; /dev/console stays the init's. */
 int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struct husk_err *err);
 
+/* A socket pair that stands in for a console socket when husk relays the terminal itself:
+ * *to_init goes to the process that makes the pty, *receiver gets the master back. */
+int husk_terminal_pair(int *to_init, int *receiver, struct husk_err *err);
+
 /* Receive one fd sent with SCM_RIGHTS. */
 int husk_recv_fd(int sock, struct husk_err *err);
 
