@@ -44,9 +44,13 @@ static int run_one(const struct husk_hook *h, const char *what, const char *stat
 		_exit(127);
 	}
 	close(fds[0]);
-	/* a hook that does not read its stdin is fine: ignore EPIPE */
-	signal(SIGPIPE, SIG_IGN);
-	husk_write_all(fds[1], state, strlen(state));
+	/* a hook that does not read its stdin is fine: EPIPE, not SIGPIPE. The old disposition
+	 * comes back at once: an ignored SIGPIPE would survive into the container's program */
+	{
+		void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+		husk_write_all(fds[1], state, strlen(state));
+		signal(SIGPIPE, old);
+	}
 	close(fds[1]);
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);

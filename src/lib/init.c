@@ -376,7 +376,12 @@ void husk_process_exec(const struct husk_process *p, const char *program, int dm
 	const char **dmz_argv;
 	sigset_t none;
 
-	/* husk oci run blocks the signals it forwards; the container starts with none blocked */
+	/* husk oci run blocks the signals it forwards; the container starts with none blocked, and
+	 * with no signal ignored: an ignored disposition survives execve, and husk's caller (a
+	 * shell's background job ignores SIGINT and SIGQUIT) must not decide the container's */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* everything husk opened is O_CLOEXEC; preserved fds 3..3+N-1 stay, the rest go */

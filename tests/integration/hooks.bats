@@ -55,3 +55,14 @@ hook() { # kind script [timeout]
 	[[ "$stderr" == *"hook createContainer[0] (/bin/sh) did not finish within 1 s"* ]]
 	[ ! -e "$STATE/c1" ]
 }
+
+@test "the container's program starts with no ignored signal: not the caller's, not a hook's" {
+	hook createContainer 'true'
+	hook startContainer 'true'
+	# exec'd directly: busybox sh would add its own ignored SIGQUIT
+	update_config '.process.args = ["grep", "SigIgn", "/proc/self/status"]'
+	# a caller that ignores SIGQUIT and SIGPIPE (trap '' is SIG_IGN, and that survives exec)
+	run bash -c "trap '' QUIT PIPE; cd '$BUNDLE' && exec '$HUSK' oci --root '$STATE' run c1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "SigIgn:	0000000000000000" ] || fail "$output"
+}
