@@ -379,9 +379,14 @@ void husk_process_exec(const struct husk_process *p, const char *program, int dm
 	/* husk oci run blocks the signals it forwards; the container starts with none blocked, and
 	 * with no signal ignored: an ignored disposition survives execve, and husk's caller (a
 	 * shell's background job ignores SIGINT and SIGQUIT) must not decide the container's */
-	for (int sig = 1; sig < NSIG; sig++)
+	for (int sig = 1; sig < NSIG; sig++) {
+		/* the system call itself: glibc's signal() refuses 32 and 33, which it keeps for its
+		 * threads, yet a caller may have them ignored too */
+		struct { void (*handler)(int); unsigned long flags; void (*restorer)(void); uint64_t mask; }
+			dfl = {SIG_DFL, 0, NULL, 0};
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* everything husk opened is O_CLOEXEC; preserved fds 3..3+N-1 stay, the rest go */
