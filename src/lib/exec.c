@@ -212,10 +212,15 @@ spawner_fail:
 		waitpid(pid, NULL, 0);
 		goto out;
 	}
-	if (receiver >= 0 && (*o->terminal_fd = husk_recv_fd(receiver, err)) < 0)
+	if ((receiver >= 0 && (*o->terminal_fd = husk_recv_fd(receiver, err)) < 0) ||
+	    (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)) {
+		/* the caller gets an error, not a process: none is left running in the container */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		if (receiver >= 0 && *o->terminal_fd >= 0)
+			close(*o->terminal_fd);
 		goto out;
-	if (o->pid_file && husk_write_pid_file(o->pid_file, pid, err) < 0)
-		goto out;
+	}
 	*pid_out = pid;
 	rc = 0;
 out:

@@ -109,3 +109,11 @@ JSON
 	[[ "$screen" == *"30 100"* ]] || fail "$screen"
 	[[ "$screen" == *husk-exit=4* ]] || fail "$screen"
 }
+
+@test "exec whose pid file cannot be written fails and leaves no process in the container" {
+	before=$(husk ps --format json c1 | jq length)
+	run_husk exec --detach --pid-file /nonexistent/dir/pid c1 sleep 50
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"/nonexistent/dir/pid"* ]]
+	[ "$(husk ps --format json c1 | jq length)" -eq "$before" ]
+}
