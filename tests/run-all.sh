@@ -5,7 +5,7 @@ set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export HUSK_BUILD=$PWD/$BUILD TEST_ROOTFS=$PWD/$BUILD/test-rootfs
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 log=$BUILD/test-logs
 mkdir -p "$log"
 
@@ -31,11 +31,14 @@ tests/make-rootfs.sh "$TEST_ROOTFS"
 for f in ${BATS_FILES:-tests/integration/*.bats}; do
 	name=$(basename "$f" .bats)
 	bats --tap "$f" > "$log/$name.tap" 2>&1
-	p=$(grep -c '^ok ' "$log/$name.tap")
+	# bats marks a skipped test "ok N ... # skip": it did not pass
+	p=$(grep '^ok ' "$log/$name.tap" | grep -vc ' # skip')
+	sk=$(grep '^ok ' "$log/$name.tap" | grep -c ' # skip')
 	fl=$(grep -c '^not ok ' "$log/$name.tap")
-	echo "$name: $p passed, $fl failed"
+	echo "$name: $p passed, $fl failed$([ "$sk" -gt 0 ] && echo ", $sk skipped: $(grep -m1 ' # skip' "$log/$name.tap" | sed 's/.*# skip *//')")"
+	skipped=$((skipped + sk))
 	[ "$fl" -gt 0 ] && sed -n '/^not ok/,/^ok /p' "$log/$name.tap" | grep -v '^ok ' | head -60
-	if [ "$p" -eq 0 ] && [ "$fl" -eq 0 ]; then
+	if [ "$p" -eq 0 ] && [ "$fl" -eq 0 ] && [ "$sk" -eq 0 ]; then
 		echo "--- $name ran no test:"; tail -20 "$log/$name.tap"; fl=1
 	fi
 	passed=$((passed + p)); failed=$((failed + fl))
@@ -45,9 +48,9 @@ if [ -z "${SKIP_VM:-}" ]; then
 	if [ -x ../shared/vm/run-in-vm.sh ]; then
 		make --no-print-directory check-cgroup2 > "$log/cgroup2-vm.log" 2>&1
 		rc=$?
-		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log/cgroup2-vm.log" | tail -1)
+		line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log/cgroup2-vm.log" | tail -1)
 		if [ -n "$line" ]; then
-			p=${line%% passed*}; fl=${line#*passed, }; fl=${fl%% failed}
+			p=${line%% passed*}; fl=${line#*passed, }; fl=${fl%% failed*}
 			echo "cgroup v2 (qemu guest): $p passed, $fl failed"
 			if [ "$fl" -gt 0 ] || [ $rc -ne 0 ]; then
 				[ "$fl" -gt 0 ] || fl=1
@@ -64,5 +67,5 @@ if [ -z "${SKIP_VM:-}" ]; then
 		echo "cgroup v2 (qemu guest): skipped: ../shared/vm/run-in-vm.sh is not beside this checkout"
 	fi
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
