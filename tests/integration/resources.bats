@@ -54,12 +54,13 @@ cg() {
 }
 
 @test "the limits land in the cgroup files, with v2's conversions" {
-	# throttling takes a block device: the first one the host has
+	update_config '.linux.resources = {"memory": {"limit": 67108864, "reservation": 33554432}, "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"}, "pids": {"limit": 99}}'
+	# throttling takes a block device: the first one the host has (the v2 guest has none)
 	dev=$(cat /sys/block/*/dev 2>/dev/null | head -1)
-	[ -n "$dev" ] || skip "no block device on this host"
-	maj=${dev%%:*} min=${dev##*:}
-	update_config --argjson maj "$maj" --argjson min "$min" '.linux.resources = {"memory": {"limit": 67108864, "reservation": 33554432}, "cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0"},
-		"pids": {"limit": 99}, "blockIO": {"throttleReadBpsDevice": [{"major": $maj, "minor": $min, "rate": 1048576}], "throttleWriteIOPSDevice": [{"major": $maj, "minor": $min, "rate": 100}]}}'
+	if [ -n "$dev" ]; then
+		maj=${dev%%:*} min=${dev##*:}
+		update_config --argjson maj "$maj" --argjson min "$min" '.linux.resources.blockIO = {"throttleReadBpsDevice": [{"major": $maj, "minor": $min, "rate": 1048576}], "throttleWriteIOPSDevice": [{"major": $maj, "minor": $min, "rate": 100}]}'
+	fi
 	set_cmd 'sleep 10'
 	husk run --detach c1
 	[ "$(cat "$(cg c1 pids.max)")" = 99 ]
@@ -70,14 +71,14 @@ cg() {
 		[ "$(cat "$(cg c1 cpu.max)")" = "50000 100000" ]
 		# shares 512 -> weight 1 + (510 * 9999) / 262142 = 20
 		[ "$(cat "$(cg c1 cpu.weight)")" = 20 ]
-		grep -q "^$dev rbps=1048576 wbps=max riops=max wiops=100" "$(cg c1 io.max)"
+		[ -z "$dev" ] || grep -q "^$dev rbps=1048576 wbps=max riops=max wiops=100" "$(cg c1 io.max)"
 	else
 		[ "$(cat "$(cg c1 memory.limit_in_bytes)")" = 67108864 ]
 		[ "$(cat "$(cg c1 memory.soft_limit_in_bytes)")" = 33554432 ]
 		[ "$(cat "$(cg c1 cpu.shares)")" = 512 ]
 		[ "$(cat "$(cg c1 cpu.cfs_quota_us)")" = 50000 ]
-		[ "$(cat "$(cg c1 blkio.throttle.read_bps_device)")" = "$dev 1048576" ]
-		[ "$(cat "$(cg c1 blkio.throttle.write_iops_device)")" = "$dev 100" ]
+		[ -z "$dev" ] || [ "$(cat "$(cg c1 blkio.throttle.read_bps_device)")" = "$dev 1048576" ]
+		[ -z "$dev" ] || [ "$(cat "$(cg c1 blkio.throttle.write_iops_device)")" = "$dev 100" ]
 	fi
 	husk delete --force c1
 }
