@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
@@ -87,14 +88,11 @@ int husk_write_file_at(int dirfd, const char *path, const char *buf, size_t len,
 	return 0;
 }
 
-int husk_read_file_at(int dirfd, const char *path, char **out, size_t *lenp, struct husk_err *err)
+int husk_read_fd(int fd, char **out, size_t *lenp)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 4096;
 
-	if (fd < 0)
-		return husk_err_sys(err, "open %s", path);
 	buf = husk_xmalloc(cap);
 	for (;;) {
 		ssize_t n;
@@ -106,7 +104,7 @@ int husk_read_file_at(int dirfd, const char *path, char **out, size_t *lenp, str
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return husk_err_sys(err, "read %s", path);
+			return -1;
 		}
 		if (n == 0)
 			break;
@@ -116,6 +114,17 @@ int husk_read_file_at(int dirfd, const char *path, char **out, size_t *lenp, str
 	if (lenp)
 		*lenp = len;
 	*out = steal_pointer(&buf);
+	return 0;
+}
+
+int husk_read_file_at(int dirfd, const char *path, char **out, size_t *lenp, struct husk_err *err)
+{
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return husk_err_sys(err, "open %s", path);
+	if (husk_read_fd(fd, out, lenp) < 0)
+		return husk_err_sys(err, "read %s", path);
 	return 0;
 }
 
@@ -154,6 +163,53 @@ int husk_mkdir_p(const char *path, mode_t mode, struct husk_err *err)
 	}
 	if (mkdir(copy, mode) < 0 && errno != EEXIST)
 		return husk_err_sys(err, "mkdir %s", copy);
+	return 0;
+}
+
+static int rmtree_contents(int dirfd, const char *name, int depth, struct husk_err *err)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d;
+	struct dirent *de;
+	int ret = 0;
+
+	if (fd < 0)
+		return husk_err_sys(err, "open %s to remove it", name);
+	if (depth > 4096) {
+		close(fd);
+		return husk_err_set(err, ELOOP, "remove %s: nested too deep", name);
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return husk_err_sys(err, "read %s to remove it", name);
+	}
+	while (ret == 0 && (errno = 0, de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR)
+			ret = husk_err_sys(err, "remove %s/%s", name, de->d_name);
+		else if (rmtree_contents(fd, de->d_name, depth + 1, err) < 0)
+			ret = -1;
+		else if (unlinkat(fd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			ret = husk_err_sys(err, "remove %s/%s", name, de->d_name);
+	}
+	closedir(d);
+	return ret;
+}
+
+int husk_rmtree_at(int dirfd, const char *name, struct husk_err *err)
+{
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EISDIR)
+		return husk_err_sys(err, "remove %s", name);
+	if (rmtree_contents(dirfd, name, 0, err) < 0)
+		return -1;
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return husk_err_sys(err, "remove %s", name);
 	return 0;
 }
 

@@ -47,12 +47,17 @@ char *husk_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 int husk_write_file_at(int dirfd, const char *path, const char *buf, size_t len, struct husk_err *err);
 /* Write whole buffer to an open fd. */
 int husk_write_all(int fd, const void *buf, size_t len);
+/* Read all of fd (NUL terminated) into *out; -1 with errno. */
+int husk_read_fd(int fd, char **out, size_t *len);
 /* Read a whole file (NUL terminated) into *out. */
 int husk_read_file_at(int dirfd, const char *path, char **out, size_t *len, struct husk_err *err);
 /* Write a file atomically: temporary in the same directory + fsync-less rename. */
 int husk_write_file_atomic(const char *path, const char *buf, size_t len, mode_t mode, struct husk_err *err);
 /* mkdir -p for host paths husk owns (state dir, cgroups). */
 int husk_mkdir_p(const char *path, mode_t mode, struct husk_err *err);
+
+/* rm -rf of name in dirfd, never following symlinks; a missing name is not an error. */
+int husk_rmtree_at(int dirfd, const char *name, struct husk_err *err);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t husk_now_ns(void);
