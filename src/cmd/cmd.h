@@ -6,10 +6,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "../lib/defaults.h"
 #include "../lib/error.h"
 
 #define HUSK_VERSION "0.1.0"
-#define HUSK_OCI_VERSION "1.2.0"
 
 struct husk_globals {
 	const char *root;
@@ -18,6 +18,7 @@ struct husk_globals {
 	bool debug;
 	bool systemd_cgroup;
 	const char *command;        /* for messages: "create", "start", ... */
+	const char *storage;        /* the image store (husk --storage, HUSK_STORAGE) */
 };
 
 typedef int (*husk_cmd_fn)(struct husk_globals *g, int argc, char **argv);
@@ -30,6 +31,8 @@ struct husk_cmd {
 
 /* husk oci ...: the runc-compatible interface (also what `husk-oci` runs). */
 int husk_oci_main(int argc, char **argv);
+/* husk ...: the docker-like front end: images, run. */
+int husk_engine_main(int argc, char **argv);
 
 /* Report a failure as `husk: <command>: <message>: <strerror>` on stderr (and into --log),
  * return the exit status 1. */
@@ -64,5 +67,11 @@ int husk_cmd_pause(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_resume(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_ps(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_events(struct husk_globals *g, int argc, char **argv);
+
+int husk_cmd_images(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_image(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_pull(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv);
 
 #endif

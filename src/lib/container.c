@@ -379,7 +379,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	struct husk_init_ctx ictx = {
 		.spec = &spec, .bundle = bundle, .rootfs = st.rootfs, .cgroup = &cg, .joins = &joins, .sync_fd = sv[1], .lock_fd = lock_fd,
 		.start_fd = fifo_fd, .console_fd = console_fd, .preserve_fds = o->preserve_fds,
-		.seccomp = &bpf, .listener_fd = listener_fd,
+		.seccomp = &bpf, .listener_fd = listener_fd, .root_mount_fd = o->has_root_mount ? o->root_mount_fd : -1,
 		.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
 	};
 	pid = spawn_init(&ictx, sv[0], err);

@@ -22,6 +22,10 @@ struct husk_create_opts {
 	bool run;                    /* husk oci run: this process starts and waits for it */
 	bool systemd_cgroup;         /* --systemd-cgroup: cgroupsPath is slice:prefix:name */
 	bool relay_terminal;         /* run without --console-socket: husk itself takes the pty */
+	bool has_root_mount;         /* root_mount_fd is a detached mount (fsmount, open_tree) the
+				      * init moves onto root.path in its own mount namespace, so it is
+				      * never in the host's mount table: an image snapshot */
+	int root_mount_fd;
 };
 
 /* What `run` keeps of a created container. */

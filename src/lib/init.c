@@ -274,6 +274,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		.cgroup = ctx->cgroup,
 		.mount_label = spec->mount_label,
 		.devnull_tree = -1,
+		.root_mount_fd = ctx->root_mount_fd,
 	};
 	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, &ropts, err) < 0)
 		return -1;
@@ -299,6 +300,7 @@ static void close_inherited_fds(struct husk_init_ctx *ctx)
 	keep[n++] = ctx->start_fd;
 	keep[n++] = ctx->console_fd;
 	keep[n++] = ctx->listener_fd;
+	keep[n++] = ctx->root_mount_fd;
 	for (size_t i = 0; i < ctx->cgroup->n_attach_fds; i++)
 		keep[n++] = ctx->cgroup->attach_fds[i];
 	for (size_t i = 0; i < ctx->joins->n && n < (int)ARRAY_SIZE(keep); i++)

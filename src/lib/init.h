@@ -25,6 +25,7 @@ struct husk_init_ctx {
 	int listener_fd;        /* connected seccomp listenerPath, or -1 */
 	char hook_state[HUSK_ERR_MSG_MAX]; /* the state JSON husk sends for createContainer/startContainer */
 	int preserve_fds;
+	int root_mount_fd;      /* or -1: see husk_create_opts */
 	bool no_pivot, no_new_keyring;
 };
 

@@ -506,8 +506,13 @@ int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *o
 	if (mount(NULL, "/", NULL, propagation, NULL) < 0)
 		return husk_err_sys(err, "set propagation of /");
 	/* pivot_root needs the new root to be a mount point */
-	if (mount(opts->rootfs, opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+	if (opts->root_mount_fd >= 0) {
+		if (syscall(SYS_move_mount, opts->root_mount_fd, "", AT_FDCWD, opts->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return husk_err_sys(err, "attach the root filesystem at %s", opts->rootfs);
+		close(opts->root_mount_fd);
+	} else if (mount(opts->rootfs, opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		return husk_err_sys(err, "bind mount the root %s", opts->rootfs);
+	}
 	rootfd = open(opts->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return husk_err_sys(err, "open root %s", opts->rootfs);

@@ -16,6 +16,7 @@ struct husk_rootfs_opts {
 	bool new_cgroup_ns;
 	const struct husk_cgroup *cgroup;
 	const char *mount_label;     /* linux.mountLabel: context= on filesystem mounts (SELinux) */
+	int root_mount_fd;           /* a detached mount to become the root, or -1 */
 	int devnull_tree;            /* set by prepare: a detached clone of the host's /dev/null
 				      * (checked to be char 1:3), the only source masks come from */
 };

@@ -71,6 +71,57 @@ int husk_blob_begin(struct husk_store *s, struct husk_blob_writer *w, struct hus
 	return 0;
 }
 
+int husk_blob_begin_resumable(struct husk_store *s, struct husk_blob_writer *w, const char *name, struct husk_err *err)
+{
+	char buf[1 << 16];
+	ssize_t n;
+
+	w->store = s;
+	w->size = 0;
+	w->hash = NULL;
+	snprintf(w->tmp, sizeof(w->tmp), "tmp/%s", name);
+	w->fd = openat(s->dirfd, w->tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (w->fd < 0)
+		return husk_err_sys(err, "create %s/%s", s->path, w->tmp);
+	if (flock(w->fd, LOCK_EX) < 0) {
+		husk_err_sys(err, "lock %s/%s", s->path, w->tmp);
+		close(w->fd);
+		return -1;
+	}
+	w->hash = husk_sha256_new();
+	while ((n = read(w->fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			husk_err_sys(err, "read %s/%s", s->path, w->tmp);
+			husk_blob_suspend(w);
+			return -1;
+		}
+		husk_sha256_update(w->hash, buf, (size_t)n);
+		w->size += (uint64_t)n;
+	}
+	return 0;
+}
+
+void husk_blob_suspend(struct husk_blob_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	husk_sha256_free(w->hash);
+	w->hash = NULL;
+}
+
+int husk_blob_restart(struct husk_blob_writer *w, struct husk_err *err)
+{
+	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+		return husk_err_sys(err, "truncate %s/%s", w->store->path, w->tmp);
+	husk_sha256_free(w->hash);
+	w->hash = husk_sha256_new();
+	w->size = 0;
+	return 0;
+}
+
 int husk_blob_write(struct husk_blob_writer *w, const void *buf, size_t len, struct husk_err *err)
 {
 	if (husk_write_all(w->fd, buf, len) < 0)

@@ -38,6 +38,13 @@ struct husk_blob_writer {
 };
 
 int husk_blob_begin(struct husk_store *s, struct husk_blob_writer *w, struct husk_err *err);
+/* A download that may resume: tmp/<name> is kept (locked, so only one husk fills it) and
+ * what it already holds is hashed and counted in size; husk_blob_suspend leaves it for the
+ * next attempt. */
+int husk_blob_begin_resumable(struct husk_store *s, struct husk_blob_writer *w, const char *name, struct husk_err *err);
+void husk_blob_suspend(struct husk_blob_writer *w);
+/* Throw away what a resumable writer holds and start from nothing. */
+int husk_blob_restart(struct husk_blob_writer *w, struct husk_err *err);
 int husk_blob_write(struct husk_blob_writer *w, const void *buf, size_t len, struct husk_err *err);
 /* Verify (against expected, when given), fsync, and move into blobs/; digest gets the digest.
  * The writer is finished either way. */

@@ -1,0 +1,88 @@
+/* husk COMMAND: the docker-like front end, its global options and command table. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "../lib/image/store.h"
+#include "../lib/util.h"
+
+static const struct husk_cmd engine_cmds[] = {
+	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
+	{"images", husk_cmd_images, "list images"},
+	{"pull", husk_cmd_pull, "fetch an image from a registry"},
+	{"rm", husk_cmd_engine_rm, "remove a stopped container and its filesystem"},
+	{"run", husk_cmd_engine_run, "run a command in a new container from an image"},
+};
+
+static int engine_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: husk [--storage DIR] [--root DIR] [--debug] COMMAND [ARGS...]\n"
+		"\n"
+		"commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++)
+		fprintf(out, "  %-8s %s\n", engine_cmds[i].name, engine_cmds[i].summary);
+	fprintf(out,
+		"  oci      the OCI runtime, with runc's command line (husk oci --help)\n"
+		"  version  print the version\n"
+		"\n"
+		"The image store is %s (--storage or HUSK_STORAGE moves it); container state is under\n"
+		"/run/husk (--root). husk-oci (a link to this binary) is the same as `husk oci`.\n",
+		HUSK_STORE_DEFAULT);
+	return out == stderr ? 1 : 0;
+}
+
+int husk_engine_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"storage", required_argument, NULL, 's'},
+		{"root", required_argument, NULL, 'r'},
+		{"log", required_argument, NULL, 'l'},
+		{"debug", no_argument, NULL, 'd'},
+		{"version", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct husk_globals g = {.root = "/run/husk", .command = "husk", .storage = getenv("HUSK_STORAGE")};
+	int c;
+
+	if (!g.storage || !*g.storage)
+		g.storage = HUSK_STORE_DEFAULT;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': g.storage = optarg; break;
+		case 'r': g.root = optarg; break;
+		case 'l': g.log_path = optarg; break;
+		case 'd': g.debug = true; break;
+		case 'v':
+			printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_OCI_VERSION);
+			return 0;
+		case 'h': return engine_usage(stdout);
+		default: return engine_usage(stderr);
+		}
+	}
+	if (optind >= argc)
+		return engine_usage(stderr);
+	if (strcmp(argv[optind], "version") == 0) {
+		printf("husk version %s\nspec: %s\n", HUSK_VERSION, HUSK_OCI_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[optind], "help") == 0)
+		return engine_usage(stdout);
+	if (g.storage[0] != '/') {
+		g.command = "husk";
+		return husk_cmd_usage(&g, "--storage %s: give an absolute path", g.storage);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++) {
+		if (strcmp(argv[optind], engine_cmds[i].name) == 0) {
+			g.command = engine_cmds[i].name;
+			return engine_cmds[i].fn(&g, argc - optind, argv + optind);
+		}
+	}
+	fprintf(stderr, "husk: unknown command \"%s\"\n", argv[optind]);
+	return engine_usage(stderr);
+}

@@ -1,0 +1,226 @@
+/* husk run IMAGE [CMD...], husk rm CONTAINER: containers from images, in the foreground. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "../lib/container.h"
+#include "../lib/image/image.h"
+#include "../lib/image/runconfig.h"
+#include "../lib/image/snapshot.h"
+#include "../lib/image/store.h"
+#include "../lib/util.h"
+
+static const char run_usage[] =
+	"usage: husk run [--rm] [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] [-h HOSTNAME] [--entrypoint CMD] IMAGE [CMD [ARG...]]";
+
+static void new_container_id(char id[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+		/* only before the entropy pool is ready: still unique enough for a name */
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (unsigned char)(husk_now_ns() >> (i % 8));
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		id[2 * i] = hex[raw[i] >> 4];
+		id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	id[64] = '\0';
+}
+
+/* The image, a snapshot of it and the config: everything up to the container itself. The
+ * store's lock is held only for this, so a long-running container never blocks `image rm`
+ * (the snapshot's image file keeps its layers). */
+static int prepare(struct husk_globals *g, struct husk_run_opts *ro, const char *id, int *rootfd, struct husk_err *err)
+{
+	struct husk_store s;
+	json_t *rec = NULL, *spec = NULL;
+	_cleanup_free_ char *config = NULL, *text = NULL, *path = NULL;
+	size_t len;
+	int ret = -1;
+
+	*rootfd = -1;
+	if (husk_store_open(&s, g->storage, false, err) < 0)
+		return -1;
+	if (husk_image_lookup(&s, ro->image, &rec, err) < 0)
+		goto out;
+	if (husk_blob_read(&s, json_string_value(json_object_get(rec, "id")), HUSK_MANIFEST_MAX, &config, &len, err) < 0)
+		goto out;
+	if (husk_snapshot_create(&s, id, json_string_value(json_object_get(rec, "manifest")), err) < 0)
+		goto out;
+	*rootfd = husk_snapshot_mount(&s, id, err);
+	if (*rootfd < 0 || husk_run_config(ro, id, config, *rootfd, &spec, err) < 0)
+		goto fail;
+	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	path = husk_xasprintf("%s/containers/%s/config.json", s.path, id);
+	if (husk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+		goto fail;
+	ret = 0;
+	goto out;
+fail:
+	if (*rootfd >= 0)
+		close(*rootfd);
+	*rootfd = -1;
+	husk_snapshot_remove(&s, id, NULL);
+out:
+	json_decref(spec);
+	json_decref(rec);
+	husk_store_close(&s);
+	return ret;
+}
+
+static void remove_snapshot(struct husk_globals *g, const char *id)
+{
+	struct husk_store s;
+	struct husk_err err = {0};
+
+	if (husk_store_open(&s, g->storage, false, &err) < 0 || husk_snapshot_remove(&s, id, &err) < 0)
+		husk_cmd_fail(g, &err);
+	husk_store_close(&s);
+}
+
+int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"rm", no_argument, NULL, 'R'}, {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
+		{"env", required_argument, NULL, 'e'}, {"workdir", required_argument, NULL, 'w'},
+		{"user", required_argument, NULL, 'u'}, {"hostname", required_argument, NULL, 'h'},
+		{"entrypoint", required_argument, NULL, 'E'}, {0},
+	};
+	struct husk_run_opts ro = {0};
+	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
+	bool remove = false, interactive = false;
+	struct husk_err err = {0};
+	struct husk_container c;
+	char id[65];
+	int opt, rootfd, status;
+	sigset_t set, old;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'R': remove = true; break;
+		case 'i': interactive = true; break;
+		case 't': ro.tty = true; break;
+		case 'e': env[ro.n_env++] = optarg; break;
+		case 'w': ro.workdir = optarg; break;
+		case 'u': ro.user = optarg; break;
+		case 'h': ro.hostname = optarg; break;
+		case 'E': ro.entrypoint = optarg; break;
+		default: return husk_cmd_usage(g, "%s", run_usage);
+		}
+	}
+	if (optind >= argc)
+		return husk_cmd_usage(g, "%s", run_usage);
+	ro.env = env;
+	ro.image = argv[optind];
+	ro.cmd = argv + optind + 1;
+	ro.n_cmd = (size_t)(argc - optind - 1);
+	if (ro.tty && !isatty(STDIN_FILENO))
+		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one)");
+	new_container_id(id);
+	if (prepare(g, &ro, id, &rootfd, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	husk_cmd_debug(g, "container %s", id);
+
+	/* without -i the container reads nothing, as with docker */
+	if (!interactive && !ro.tty) {
+		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (devnull >= 0) {
+			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
+	}
+	_cleanup_free_ char *bundle = husk_xasprintf("%s/containers/%s", g->storage, id);
+	struct husk_create_opts o = {
+		.root = g->root, .id = id, .bundle = bundle, .run = true, .relay_terminal = true,
+		.has_root_mount = true, .root_mount_fd = rootfd,
+	};
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
+		sigaddset(&set, husk_cmd_forwarded[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	if (husk_container_create(&o, &c, &err) < 0) {
+		close(rootfd);
+		husk_cmd_fail(g, &err);
+		husk_err_clear(&err);
+		husk_container_delete(g->root, id, true, &err);
+		remove_snapshot(g, id);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 125;
+	}
+	close(rootfd);
+	int started = husk_container_start_created(&c, &err);
+	close(c.lock_fd);
+	if (started < 0) {
+		husk_cmd_fail(g, &err);
+		husk_err_clear(&err);
+		husk_container_delete(g->root, id, true, &err);
+		remove_snapshot(g, id);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 125;
+	}
+	if (started == 1) {
+		husk_cmd_warn(g, &err);
+		husk_err_clear(&err);
+	}
+	status = husk_cmd_wait(c.pid, c.terminal_fd, &set, &err);
+	close(c.sync_fd);
+	if (husk_container_delete(g->root, id, true, &err) < 0)
+		husk_cmd_fail(g, &err);
+	if (remove)
+		remove_snapshot(g, id);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
+int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_store s;
+	struct husk_err err = {0};
+	int ret = 0;
+
+	if (argc < 2)
+		return husk_cmd_usage(g, "usage: husk rm CONTAINER...");
+	if (husk_store_open(&s, g->storage, false, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	for (int i = 1; i < argc; i++) {
+		json_t *state = NULL;
+		char path[128];
+		if (strlen(argv[i]) != 64 || strspn(argv[i], "0123456789abcdef") != 64) {
+			husk_err_set(&err, EINVAL, "\"%s\" is not a container id", argv[i]);
+		} else if (snprintf(path, sizeof(path), "containers/%s", argv[i]),
+			   faccessat(s.dirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+			husk_err_set(&err, ENOENT, "no container %s", argv[i]);
+		} else if (husk_container_state(g->root, argv[i], &state, &err) == 0) {
+			const char *st = json_string_value(json_object_get(state, "status"));
+			if (strcmp(st, "stopped") != 0)
+				husk_err_set(&err, EBUSY, "container %s is %s: stop it first", argv[i], st);
+			else if (husk_container_delete(g->root, argv[i], true, &err) == 0)
+				husk_snapshot_remove(&s, argv[i], &err);
+			json_decref(state);
+		} else {
+			husk_err_clear(&err);
+			husk_snapshot_remove(&s, argv[i], &err);
+		}
+		if (err.msg[0]) {
+			ret = husk_cmd_fail(g, &err);
+			husk_err_clear(&err);
+		} else {
+			printf("%s\n", argv[i]);
+		}
+	}
+	husk_store_close(&s);
+	return ret;
+}
