@@ -335,6 +335,9 @@ static int src_blob(struct load_src *src, const char *digest, struct husk_err *e
 
 	if (husk_digest_check(digest, "descriptor", err) < 0)
 		return husk_err_wrap(err, "%s", src->path);
+	/* verified when it was stored, whichever archive it came from */
+	if (husk_blob_exists(src->store, digest))
+		return 0;
 	snprintf(path, sizeof(path), "blobs/sha256/%s", husk_digest_hex(digest));
 	if (src_file(src, path, got, err) < 0)
 		return -1;

@@ -34,8 +34,10 @@ int husk_snapshot_create(struct husk_store *s, const char *id, const char *manif
 	_cleanup_close_ int fd = openat(dir, "image", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || husk_write_all(fd, manifest_digest, strlen(manifest_digest)) < 0)
 		return husk_err_sys(err, "write %s/%s/image", s->path, path);
+	/* upper's mode is that of the container's "/": 0700 would keep every other user out */
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
-		if (mkdirat(dir, dirs[i], i == 2 ? 0755 : 0700) < 0)
+		if (mkdirat(dir, dirs[i], strcmp(dirs[i], "work") == 0 ? 0700 : 0755) < 0 ||
+		    fchmodat(dir, dirs[i], strcmp(dirs[i], "work") == 0 ? 0700 : 0755, 0) < 0)
 			return husk_err_sys(err, "create %s/%s/%s", s->path, path, dirs[i]);
 	return 0;
 }

@@ -32,7 +32,7 @@ void husk_store_close(struct husk_store *s);
 struct husk_blob_writer {
 	struct husk_store *store;
 	int fd;
-	char tmp[64];               /* name under tmp/ */
+	char tmp[96];               /* name under tmp/ */
 	struct husk_sha256 *hash;
 	uint64_t size;
 };
