@@ -218,13 +218,13 @@ int husk_run_config(const struct husk_run_opts *o, const char *id, const char *i
 
 	if (strings_from(json_object_get(cfg, "Env"), env, "Env", err) < 0)
 		goto out;
-	json_array_foreach(env, i, args) {
-		if (!strchr(json_string_value(args), '=')) {
-			husk_err_set(err, EINVAL, "image config: Env entry \"%s\" is not KEY=VALUE", json_string_value(args));
+	json_t *entry;
+	json_array_foreach(env, i, entry) {
+		if (!strchr(json_string_value(entry), '=')) {
+			husk_err_set(err, EINVAL, "image config: Env entry \"%s\" is not KEY=VALUE", json_string_value(entry));
 			goto out;
 		}
 	}
-	args = json_object_get(process, "args");
 	for (i = 0; i < o->n_env; i++) {
 		const char *kv = o->env[i];
 		if (!*kv || *kv == '=') {
@@ -258,10 +258,9 @@ int husk_run_config(const struct husk_run_opts *o, const char *id, const char *i
 		_cleanup_free_ char *home = husk_xasprintf("HOME=%s", user.home);
 		set_env(env, home);
 	}
-	{
-		_cleanup_free_ char *hostname = husk_xasprintf("HOSTNAME=%s", o->hostname ? o->hostname : "");
-		if (o->hostname)
-			set_env(env, hostname);
+	if (o->hostname) {
+		_cleanup_free_ char *hostname = husk_xasprintf("HOSTNAME=%s", o->hostname);
+		set_env(env, hostname);
 	}
 	json_object_set_new(process, "env", env);
 	env = NULL;
