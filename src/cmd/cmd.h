@@ -46,6 +46,9 @@ void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__(
 /* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */
 int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set);
 extern const int husk_cmd_forwarded[13];
+/* Block the forwarded signals and SIGCHLD into set (old gets the previous mask): done before
+ * the clone, so none arrives unhandled in between; the child unblocks them. */
+void husk_cmd_block_forwarded(sigset_t *set, sigset_t *old);
 /* The exit status husk reports for a wait status: the code, or 128+N when killed by signal N. */
 int husk_cmd_exit_code(int wstatus);
 /* Wait for pid: relaying its terminal when terminal_fd >= 0 (closed after), else forwarding

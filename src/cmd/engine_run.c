@@ -146,24 +146,19 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		.root = g->root, .id = id, .bundle = bundle, .run = true, .relay_terminal = true,
 		.has_root_mount = true, .root_mount_fd = rootfd,
 	};
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
-		sigaddset(&set, husk_cmd_forwarded[i]);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	if (husk_container_create(&o, &c, &err) < 0) {
-		close(rootfd);
-		husk_cmd_fail(g, &err);
-		husk_err_clear(&err);
-		husk_container_delete(g->root, id, true, &err);
-		remove_snapshot(g, id);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return 125;
-	}
+	husk_cmd_block_forwarded(&set, &old);
+	int created = husk_container_create(&o, &c, &err);
 	close(rootfd);
-	int started = husk_container_start_created(&c, &err);
-	close(c.lock_fd);
+	int started = created < 0 ? -1 : husk_container_start_created(&c, &err);
+	if (created == 0)
+		close(c.lock_fd);
 	if (started < 0) {
+		/* docker's status for "the container never ran" */
+		if (created == 0) {
+			close(c.sync_fd);
+			if (c.terminal_fd >= 0)
+				close(c.terminal_fd);
+		}
 		husk_cmd_fail(g, &err);
 		husk_err_clear(&err);
 		husk_container_delete(g->root, id, true, &err);

@@ -165,11 +165,7 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		proc.env = env, proc.n_env = n_env;
 	o.process = &proc;
 	/* blocked before the process exists, so none arrives unhandled in between */
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
-		sigaddset(&set, husk_cmd_forwarded[i]);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	husk_cmd_block_forwarded(&set, &old);
 	if (husk_container_exec(&o, &pid, &err) < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return husk_cmd_fail(g, &err);

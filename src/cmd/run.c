@@ -37,6 +37,15 @@ int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set)
 	return husk_cmd_exit_code(status);
 }
 
+void husk_cmd_block_forwarded(sigset_t *set, sigset_t *old)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
+		sigaddset(set, husk_cmd_forwarded[i]);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, set, old);
+}
+
 int husk_cmd_exit_code(int wstatus)
 {
 	return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
@@ -79,11 +88,7 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	o.run = true;
 	o.relay_terminal = o.console_socket == NULL;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
-	sigemptyset(&set);
-	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
-		sigaddset(&set, husk_cmd_forwarded[i]);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
+	husk_cmd_block_forwarded(&set, &old);
 	if (husk_container_create(&o, &c, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	int started = husk_container_start_created(&c, &err);
