@@ -2,13 +2,13 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libcap libseccomp libcrypto libarchive libcurl
+PKGS := jansson libcap libseccomp libcrypto libarchive libcurl libmnl libnftables
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
-DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev bats busybox-static jq \
+DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
 	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry
 
 LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c)

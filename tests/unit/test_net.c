@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -80,34 +81,121 @@ static void test_leases(void **state)
 	struct husk_subnet s;
 	struct husk_err err = {0};
 	uint32_t a, b, c;
+	struct husk_lease_owners owners = {.alive = alive_unless_dead};
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	_cleanup_free_ char *path = husk_xasprintf("%s/leases.json", dir);
 	assert_int_equal(husk_subnet_parse("10.0.0.0/29", &s, NULL), 0);
 	uint32_t gw = husk_subnet_first(&s);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "one", alive_unless_dead, NULL, &a, &err), 0);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "dead-two", alive_unless_dead, NULL, &b, &err), 0);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "one", &owners, &a, &err), 0);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "dead-two", &owners, &b, &err), 0);
 	assert_int_equal(a, ip("10.0.0.2"));
 	assert_int_equal(b, ip("10.0.0.3"));
 	/* the dead container's lease is taken back on the next allocation */
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "three", alive_unless_dead, NULL, &c, &err), 0);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "three", &owners, &c, &err), 0);
 	assert_int_equal(c, ip("10.0.0.3"));
-	assert_int_equal(husk_ipam_release(path, "one", &err), 0);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "four", NULL, NULL, &a, &err), 0);
+	assert_int_equal(husk_ipam_release(path, "one", NULL, &err), 0);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "four", NULL, &a, &err), 0);
 	assert_int_equal(a, ip("10.0.0.2"));
 	/* full: 2..6 usable, gateway .1 */
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(husk_ipam_allocate(path, &s, gw, "dead-x", NULL, NULL, &a, &err), 0);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "late", NULL, NULL, &a, &err), -1);
+		assert_int_equal(husk_ipam_allocate(path, &s, gw, "dead-x", NULL, &a, &err), 0);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "late", NULL, &a, &err), -1);
 	assert_int_equal(err.errnum, ENOSPC);
 	husk_err_clear(&err);
-	assert_int_equal(husk_ipam_prune(path, alive_unless_dead, NULL, &err), 3);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "late", NULL, NULL, &a, &err), 0);
+	assert_int_equal(husk_ipam_prune(path, &owners, &err), 3);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "late", NULL, &a, &err), 0);
 	/* a damaged file is an error, not an empty network */
 	FILE *f = fopen(path, "w");
 	fputs("{\"nope\": 1}", f);
 	fclose(f);
-	assert_int_equal(husk_ipam_allocate(path, &s, gw, "x", NULL, NULL, &a, &err), -1);
+	assert_int_equal(husk_ipam_allocate(path, &s, gw, "x", NULL, &a, &err), -1);
+	husk_rmtree_at(AT_FDCWD, dir, NULL);
+}
+
+static void test_ports(void **state)
+{
+	struct husk_port p, q;
+	struct husk_err err = {0};
+	char key[40];
+	(void)state;
+
+	assert_int_equal(husk_port_parse("8080:80", &p, &err), 0);
+	assert_int_equal(p.host_port, 8080);
+	assert_int_equal(p.container_port, 80);
+	assert_int_equal(p.proto, IPPROTO_TCP);
+	assert_int_equal(p.host_ip, 0);
+	assert_int_equal(husk_port_parse("127.0.0.1:5353:53/udp", &q, &err), 0);
+	assert_int_equal(q.host_ip, ip("127.0.0.1"));
+	assert_int_equal(q.proto, IPPROTO_UDP);
+	husk_port_key(&q, key);
+	assert_string_equal(key, "udp/127.0.0.1/5353");
+	struct husk_port back;
+	assert_int_equal(husk_port_from_key(key, &back), 0);
+	assert_int_equal(back.host_ip, q.host_ip);
+	assert_int_equal(back.host_port, 5353);
+	assert_int_equal(back.proto, IPPROTO_UDP);
+	assert_int_equal(husk_port_from_key("sctp/0.0.0.0/1", &back), -1);
+	assert_int_equal(husk_port_from_key("10.0.0.2", &back), -1);
+
+	static const char *const bad[] = {"80", "0:80", "65536:80", "8080:0", "8080:70000", "x:80", "8080:80/sctp",
+					  "300.1.1.1:80:80", ":80", "8080:", "1.2.3.4:8080:80:1", "-1:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		husk_err_clear(&err);
+		assert_int_equal(husk_port_parse(bad[i], &p, &err), -1);
+		assert_non_null(strstr(err.msg, bad[i]));
+	}
+	husk_err_clear(&err);
+	husk_port_parse("99999:80", &p, &err);
+	assert_int_equal(err.errnum, ERANGE);
+
+	/* any address conflicts with every address; two addresses do not */
+	struct husk_port any, lo, other, udp;
+	husk_port_parse("8080:80", &any, NULL);
+	husk_port_parse("127.0.0.1:8080:81", &lo, NULL);
+	husk_port_parse("10.1.1.1:8080:81", &other, NULL);
+	husk_port_parse("8080:80/udp", &udp, NULL);
+	assert_true(husk_port_conflicts(&any, &lo));
+	assert_true(husk_port_conflicts(&lo, &any));
+	assert_false(husk_port_conflicts(&lo, &other));
+	assert_false(husk_port_conflicts(&any, &udp));
+}
+
+static int dropped_count;
+static void count_dropped(const char *key, const char *id, void *arg)
+{
+	(void)key;
+	(void)arg;
+	assert_int_equal(strncmp(id, "dead", 4), 0);
+	dropped_count++;
+}
+
+static void test_port_leases(void **state)
+{
+	char dir[] = "/tmp/husk-unit-ports.XXXXXX";
+	struct husk_err err = {0};
+	struct husk_lease_owners owners = {.alive = alive_unless_dead, .dropped = count_dropped};
+	struct husk_port p[2];
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	_cleanup_free_ char *path = husk_xasprintf("%s/ports.json", dir);
+
+	husk_port_parse("8080:80", &p[0], NULL);
+	husk_port_parse("127.0.0.1:8080:80", &p[1], NULL);
+	assert_int_equal(husk_ports_reserve(path, p, 2, "one", &owners, &err), -1);
+	assert_non_null(strstr(err.msg, "published twice"));
+	husk_err_clear(&err);
+	assert_int_equal(husk_ports_reserve(path, p, 1, "dead-one", &owners, &err), 0);
+	/* the dead holder's port is taken back, with its undo called */
+	dropped_count = 0;
+	assert_int_equal(husk_ports_reserve(path, p + 1, 1, "two", &owners, &err), 0);
+	assert_int_equal(dropped_count, 1);
+	assert_int_equal(husk_ports_reserve(path, p, 1, "three", &owners, &err), -1);
+	assert_int_equal(err.errnum, EADDRINUSE);
+	assert_non_null(strstr(err.msg, "8080/tcp is already published by container two"));
+	husk_err_clear(&err);
+	assert_int_equal(husk_ipam_release(path, "two", NULL, &err), 0);
+	assert_int_equal(husk_ports_reserve(path, p, 1, "three", &owners, &err), 0);
 	husk_rmtree_at(AT_FDCWD, dir, NULL);
 }
 
@@ -117,6 +205,8 @@ int main(void)
 		cmocka_unit_test(test_subnets),
 		cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_leases),
+		cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_port_leases),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,7 +104,7 @@ uint32_t husk_ipam_pick(const struct husk_subnet *s, uint32_t gateway, const uin
 }
 
 /* the lease file, locked, its leases with the dead dropped */
-static int open_leases(const char *path, husk_ipam_alive_fn alive, void *arg, int *lock, json_t **leases,
+static int open_leases(const char *path, const struct husk_lease_owners *owners, int *lock, json_t **leases,
 		       struct husk_err *err)
 {
 	_cleanup_free_ char *lock_path = husk_xasprintf("%s.lock", path), *text = NULL;
@@ -139,10 +140,14 @@ static int open_leases(const char *path, husk_ipam_alive_fn alive, void *arg, in
 	}
 	*leases = json_incref(l);
 	json_decref(root);
-	if (alive)
-		json_object_foreach_safe(*leases, tmp, key, value)
-			if (!json_is_string(value) || !alive(json_string_value(value), arg))
-				json_object_del(*leases, key);
+	if (owners && owners->alive)
+		json_object_foreach_safe(*leases, tmp, key, value) {
+			if (json_is_string(value) && owners->alive(json_string_value(value), owners->arg))
+				continue;
+			if (owners->dropped && json_is_string(value))
+				owners->dropped(key, json_string_value(value), owners->arg);
+			json_object_del(*leases, key);
+		}
 	return 0;
 }
 
@@ -155,7 +160,7 @@ static int save_leases(const char *path, json_t *leases, struct husk_err *err)
 }
 
 int husk_ipam_allocate(const char *path, const struct husk_subnet *s, uint32_t gateway, const char *id,
-		       husk_ipam_alive_fn alive, void *arg, uint32_t *addr, struct husk_err *err)
+		       const struct husk_lease_owners *owners, uint32_t *addr, struct husk_err *err)
 {
 	json_t *leases, *value;
 	const char *key;
@@ -163,7 +168,7 @@ int husk_ipam_allocate(const char *path, const struct husk_subnet *s, uint32_t g
 	size_t n = 0;
 	int lock, ret = -1;
 
-	if (open_leases(path, alive, arg, &lock, &leases, err) < 0)
+	if (open_leases(path, owners, &lock, &leases, err) < 0)
 		return -1;
 	used = husk_xcalloc(json_object_size(leases) + 1, sizeof(uint32_t));
 	json_object_foreach(leases, key, value) {
@@ -190,25 +195,29 @@ out:
 	return ret;
 }
 
-int husk_ipam_release(const char *path, const char *id, struct husk_err *err)
+int husk_ipam_release(const char *path, const char *id, const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	json_t *leases, *value;
 	const char *key;
 	void *tmp;
 	int lock, ret;
 
-	if (open_leases(path, NULL, NULL, &lock, &leases, err) < 0)
+	if (open_leases(path, NULL, &lock, &leases, err) < 0)
 		return -1;
-	json_object_foreach_safe(leases, tmp, key, value)
-		if (json_is_string(value) && strcmp(json_string_value(value), id) == 0)
-			json_object_del(leases, key);
+	json_object_foreach_safe(leases, tmp, key, value) {
+		if (!json_is_string(value) || strcmp(json_string_value(value), id) != 0)
+			continue;
+		if (owners && owners->dropped)
+			owners->dropped(key, id, owners->arg);
+		json_object_del(leases, key);
+	}
 	ret = save_leases(path, leases, err);
 	json_decref(leases);
 	close(lock);
 	return ret;
 }
 
-int husk_ipam_prune(const char *path, husk_ipam_alive_fn alive, void *arg, struct husk_err *err)
+int husk_ipam_prune(const char *path, const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	_cleanup_free_ char *text = NULL;
 	json_t *leases;
@@ -220,11 +229,171 @@ int husk_ipam_prune(const char *path, husk_ipam_alive_fn alive, void *arg, struc
 		before = json_object_size(json_object_get(root, "leases"));
 		json_decref(root);
 	}
-	if (open_leases(path, alive, arg, &lock, &leases, err) < 0)
+	if (open_leases(path, owners, &lock, &leases, err) < 0)
 		return -1;
 	ret = save_leases(path, leases, err);
 	if (ret == 0)
 		ret = (int)(before - json_object_size(leases));
+	json_decref(leases);
+	close(lock);
+	return ret;
+}
+
+int husk_ipam_list(const char *path, void (*fn)(const char *key, const char *id, void *arg), void *arg,
+		   struct husk_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	json_error_t jerr;
+	json_t *root, *value;
+	const char *key;
+
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, err) < 0) {
+		if (err->errnum != ENOENT)
+			return -1;
+		husk_err_clear(err);
+		return 0;
+	}
+	root = json_loads(text, 0, &jerr);
+	if (!json_is_object(json_object_get(root, "leases"))) {
+		json_decref(root);
+		return husk_err_set(err, EINVAL, "%s: not a lease file (line %d)", path, jerr.line);
+	}
+	json_object_foreach(json_object_get(root, "leases"), key, value)
+		if (json_is_string(value))
+			fn(key, json_string_value(value), arg);
+	json_decref(root);
+	return 0;
+}
+
+static int parse_port_number(const char *text, size_t len, uint16_t *port, const char *spec, const char *which,
+			     struct husk_err *err)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	for (i = 0; i < len && text[i] >= '0' && text[i] <= '9' && v <= 65535; i++)
+		v = v * 10 + (unsigned long)(text[i] - '0');
+	if (len == 0 || i != len)
+		return husk_err_set(err, EINVAL, "port \"%s\": the %s port \"%.*s\" is not a number", spec, which, (int)len, text);
+	if (v < 1 || v > 65535)
+		return husk_err_set(err, ERANGE, "port \"%s\": the %s port %.*s is out of range (1-65535)", spec, which,
+				    (int)len, text);
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int husk_port_parse(const char *text, struct husk_port *p, struct husk_err *err)
+{
+	const char *slash = strchr(text, '/'), *end = slash ? slash : text + strlen(text);
+	const char *last = NULL, *first = NULL;
+
+	memset(p, 0, sizeof(*p));
+	p->proto = IPPROTO_TCP;
+	if (slash) {
+		if (strcmp(slash + 1, "udp") == 0)
+			p->proto = IPPROTO_UDP;
+		else if (strcmp(slash + 1, "tcp") != 0)
+			return husk_err_set(err, EINVAL, "port \"%s\": the protocol must be tcp or udp", text);
+	}
+	for (const char *c = text; c < end; c++)
+		if (*c == ':') {
+			first = first ? first : c;
+			last = c;
+		}
+	if (!last)
+		return husk_err_set(err, EINVAL, "port \"%s\": expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]", text);
+	if (parse_port_number(last + 1, (size_t)(end - last - 1), &p->container_port, text, "container", err) < 0)
+		return -1;
+	const char *host_port = first == last ? text : first + 1;
+	if (parse_port_number(host_port, (size_t)(last - host_port), &p->host_port, text, "host", err) < 0)
+		return -1;
+	if (first != last) {
+		char ip[32];
+		size_t len = (size_t)(first - text);
+		if (len >= sizeof(ip))
+			return husk_err_set(err, EINVAL, "port \"%s\": the host address is too long", text);
+		memcpy(ip, text, len);
+		ip[len] = '\0';
+		if (husk_ipv4_parse(ip, &p->host_ip, err) < 0)
+			return husk_err_wrap(err, "port \"%s\"", text);
+	}
+	return 0;
+}
+
+void husk_port_key(const struct husk_port *p, char out[40])
+{
+	char ip[16];
+
+	husk_ipv4_format(p->host_ip, ip);
+	snprintf(out, 40, "%s/%s/%u", p->proto == IPPROTO_UDP ? "udp" : "tcp", ip, p->host_port);
+}
+
+int husk_port_from_key(const char *key, struct husk_port *p)
+{
+	char proto[4], ip[16];
+	unsigned port;
+
+	memset(p, 0, sizeof(*p));
+	if (sscanf(key, "%3[a-z]/%15[0-9.]/%u", proto, ip, &port) != 3 || port < 1 || port > 65535 ||
+	    husk_ipv4_parse(ip, &p->host_ip, NULL) < 0)
+		return -1;
+	if (strcmp(proto, "tcp") == 0)
+		p->proto = IPPROTO_TCP;
+	else if (strcmp(proto, "udp") == 0)
+		p->proto = IPPROTO_UDP;
+	else
+		return -1;
+	p->host_port = (uint16_t)port;
+	return 0;
+}
+
+bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b)
+{
+	return a->proto == b->proto && a->host_port == b->host_port &&
+	       (!a->host_ip || !b->host_ip || a->host_ip == b->host_ip);
+}
+
+static const char *port_name(const struct husk_port *p, char out[40])
+{
+	char ip[16];
+
+	husk_ipv4_format(p->host_ip, ip);
+	snprintf(out, 40, "%s%s%u/%s", p->host_ip ? ip : "", p->host_ip ? ":" : "", p->host_port,
+		 p->proto == IPPROTO_UDP ? "udp" : "tcp");
+	return out;
+}
+
+int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
+		       const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	json_t *leases, *value;
+	const char *key;
+	char name[40];
+	int lock, ret = -1;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (husk_port_conflicts(&ports[i], &ports[j]))
+				return husk_err_set(err, EADDRINUSE, "host port %s is published twice",
+						    port_name(&ports[i], name));
+	if (open_leases(path, owners, &lock, &leases, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		json_object_foreach(leases, key, value) {
+			struct husk_port held;
+			if (husk_port_from_key(key, &held) == 0 && husk_port_conflicts(&ports[i], &held)) {
+				husk_err_set(err, EADDRINUSE, "host port %s is already published by container %.12s",
+					     port_name(&ports[i], name), json_string_value(value));
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		husk_port_key(&ports[i], name);
+		json_object_set_new(leases, name, json_string(id));
+	}
+	ret = save_leases(path, leases, err);
+out:
 	json_decref(leases);
 	close(lock);
 	return ret;

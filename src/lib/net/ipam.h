@@ -30,13 +30,40 @@ uint32_t husk_subnet_last(const struct husk_subnet *s);
  * nor in used (n sorted or not); 0 when the subnet is full. */
 uint32_t husk_ipam_pick(const struct husk_subnet *s, uint32_t gateway, const uint32_t *used, size_t n);
 
-/* A lease file: {"leases": {"<address>": "<container id>"}}. alive says whether a container
- * still exists; leases of the dead are dropped whenever the file is rewritten. */
-typedef bool (*husk_ipam_alive_fn)(const char *id, void *arg);
+/* A lease file: {"leases": {"<key>": "<container id>"}}, keys being addresses ("10.88.0.2")
+ * or published ports ("tcp/0.0.0.0/8080"). alive says whether a container still exists;
+ * leases of the dead are dropped whenever the file is rewritten, after dropped (if any) has
+ * undone what the lease stood for (a port's nftables element). */
+struct husk_lease_owners {
+	bool (*alive)(const char *id, void *arg);
+	void (*dropped)(const char *key, const char *id, void *arg);
+	void *arg;
+};
 int husk_ipam_allocate(const char *path, const struct husk_subnet *s, uint32_t gateway, const char *id,
-		       husk_ipam_alive_fn alive, void *arg, uint32_t *addr, struct husk_err *err);
-int husk_ipam_release(const char *path, const char *id, struct husk_err *err);
+		       const struct husk_lease_owners *owners, uint32_t *addr, struct husk_err *err);
+/* Drop the leases of id (calling owners->dropped for each, if given). */
+int husk_ipam_release(const char *path, const char *id, const struct husk_lease_owners *owners, struct husk_err *err);
 /* Drop the leases of containers that are gone; how many went. */
-int husk_ipam_prune(const char *path, husk_ipam_alive_fn alive, void *arg, struct husk_err *err);
+int husk_ipam_prune(const char *path, const struct husk_lease_owners *owners, struct husk_err *err);
+/* The leases of live containers: fn(key, id) for each. */
+int husk_ipam_list(const char *path, void (*fn)(const char *key, const char *id, void *arg), void *arg,
+		   struct husk_err *err);
+
+/* A published port: -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]. */
+struct husk_port {
+	uint32_t host_ip;            /* 0: every local address */
+	uint16_t host_port, container_port;
+	uint8_t proto;               /* IPPROTO_TCP or IPPROTO_UDP */
+};
+int husk_port_parse(const char *text, struct husk_port *p, struct husk_err *err);
+/* "tcp/0.0.0.0/8080": the port's lease key; husk_port_from_key reads it back. */
+void husk_port_key(const struct husk_port *p, char out[40]);
+int husk_port_from_key(const char *key, struct husk_port *p);
+/* Whether a and b want the same host port (same protocol and port, and an address in common). */
+bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b);
+/* Lease the host side of n ports to id, all or none: a port another live container holds, or
+ * one given twice, is an error naming it. */
+int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
+		       const struct husk_lease_owners *owners, struct husk_err *err);
 
 #endif

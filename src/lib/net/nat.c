@@ -1,0 +1,174 @@
+/* nftables through libnftables: every command is one transaction the kernel applies whole. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nat.h"
+#include "../util.h"
+
+/* The maps' keys carry the protocol, so one rule per chain serves tcp and udp; a lookup that
+ * finds nothing ends the rule without a verdict. The output chain does for the host's own
+ * connections (127.0.0.1 included, with route_localnet on the bridge) what prerouting does
+ * for everyone else's. */
+static const char table_text[] =
+	"table ip " HUSK_NAT_TABLE " {\n"
+	"  map ports_any { type inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	"  map ports_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }\n"
+	"  chain prerouting { type nat hook prerouting priority dstnat; policy accept;\n"
+	"    dnat ip to ip daddr . meta l4proto . th dport map @ports_ip\n"
+	"    fib daddr type local dnat ip to meta l4proto . th dport map @ports_any\n"
+	"  }\n"
+	"  chain output { type nat hook output priority -100; policy accept;\n"
+	"    dnat ip to ip daddr . meta l4proto . th dport map @ports_ip\n"
+	"    fib daddr type local dnat ip to meta l4proto . th dport map @ports_any\n"
+	"  }\n"
+	"  chain postrouting { type nat hook postrouting priority srcnat; policy accept;\n"
+	"    ip saddr 127.0.0.0/8 oifname \"husk*\" masquerade\n"
+	"  }\n"
+	"  chain forward { type filter hook forward priority filter; policy accept; }\n"
+	"}\n";
+
+/* Run cmd; with json, *out gets the output (JSON). The error is nft's own text, one line. */
+static int run(const char *cmd, bool json, char **out, struct husk_err *err, const char *what)
+{
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+	int ret = 0;
+
+	if (!ctx)
+		return husk_err_set(err, ENOMEM, "%s: cannot start libnftables", what);
+	nft_ctx_buffer_output(ctx);
+	nft_ctx_buffer_error(ctx);
+	if (json)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+	if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+		_cleanup_free_ char *msg = husk_xstrdup(nft_ctx_get_error_buffer(ctx));
+		/* nft repeats the command with carets below its first line: keep the first */
+		char *nl = strchr(msg, '\n');
+		if (nl)
+			*nl = '\0';
+		int errnum = strstr(msg, "No such file") ? ENOENT : strstr(msg, "File exists") ? EEXIST
+			   : strstr(msg, "Operation not permitted") ? EPERM : 0;
+		ret = husk_err_set(err, errnum, "%s: nftables: %s", what, *msg ? msg : "failed");
+	} else if (out) {
+		*out = husk_xstrdup(nft_ctx_get_output_buffer(ctx));
+	}
+	nft_ctx_free(ctx);
+	return ret;
+}
+
+int husk_nat_table_ensure(struct husk_err *err)
+{
+	struct husk_err probe = {0};
+
+	if (run("list table ip " HUSK_NAT_TABLE, false, NULL, &probe, "look for table ip " HUSK_NAT_TABLE) == 0)
+		return 0;
+	return run(table_text, false, NULL, err, "create table ip " HUSK_NAT_TABLE);
+}
+
+int husk_nat_table_remove(struct husk_err *err)
+{
+	struct husk_err e = {0};
+
+	if (run("delete table ip " HUSK_NAT_TABLE, false, NULL, &e, "delete table ip " HUSK_NAT_TABLE) < 0 &&
+	    e.errnum != ENOENT) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}
+
+static bool safe_name(const char *s)
+{
+	return *s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == strlen(s);
+}
+
+int husk_nat_network_add(const char *name, const char *bridge, const struct husk_subnet *subnet, struct husk_err *err)
+{
+	char net[16];
+
+	/* names reach the command text: only those husk_network_name_valid lets through */
+	if (!safe_name(name) || !safe_name(bridge))
+		return husk_err_set(err, EINVAL, "network name \"%s\" or bridge \"%s\" is not safe in a rule", name, bridge);
+	husk_ipv4_format(subnet->network, net);
+	_cleanup_free_ char *cmd = husk_xasprintf(
+		"add rule ip " HUSK_NAT_TABLE " postrouting ip saddr %s/%u oifname != \"%s\" masquerade comment \"husk network %s\"\n"
+		"add rule ip " HUSK_NAT_TABLE " postrouting ip saddr %s/%u oifname \"%s\" ct status dnat masquerade comment \"husk network %s\"\n"
+		"add rule ip " HUSK_NAT_TABLE " forward iifname \"%s\" oifname \"husk*\" oifname != \"%s\" drop comment \"husk network %s\"\n",
+		net, subnet->prefix, bridge, name, net, subnet->prefix, bridge, name, bridge, bridge, name);
+	return run(cmd, false, NULL, err, "add the rules of network");
+}
+
+int husk_nat_network_remove(const char *name, struct husk_err *err)
+{
+	_cleanup_free_ char *out = NULL, *comment = husk_xasprintf("husk network %s", name);
+	static const char *const chains[] = {"postrouting", "forward"};
+	struct husk_err e = {0};
+	json_t *root, *items, *item;
+	size_t i;
+	int ret = 0;
+
+	if (run("list table ip " HUSK_NAT_TABLE, true, &out, &e, "list table ip " HUSK_NAT_TABLE) < 0) {
+		if (e.errnum == ENOENT)
+			return 0;
+		*err = e;
+		return -1;
+	}
+	root = json_loads(out, 0, NULL);
+	items = json_object_get(root, "nftables");
+	json_array_foreach(items, i, item) {
+		json_t *rule = json_object_get(item, "rule");
+		const char *c = json_string_value(json_object_get(rule, "comment"));
+		const char *chain = json_string_value(json_object_get(rule, "chain"));
+		if (!c || strcmp(c, comment) != 0 || !chain)
+			continue;
+		for (size_t k = 0; k < ARRAY_SIZE(chains); k++) {
+			if (strcmp(chain, chains[k]) != 0)
+				continue;
+			_cleanup_free_ char *cmd = husk_xasprintf("delete rule ip " HUSK_NAT_TABLE " %s handle %lld", chains[k],
+								  (long long)json_integer_value(json_object_get(rule, "handle")));
+			if (run(cmd, false, NULL, err, "delete a rule of network") < 0)
+				ret = -1;
+		}
+	}
+	json_decref(root);
+	return ret;
+}
+
+static char *element_key(const struct husk_port *p)
+{
+	const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+	char ip[16];
+
+	if (!p->host_ip)
+		return husk_xasprintf("ports_any { %s . %u", proto, p->host_port);
+	husk_ipv4_format(p->host_ip, ip);
+	return husk_xasprintf("ports_ip { %s . %s . %u", ip, proto, p->host_port);
+}
+
+int husk_nat_port_add(const struct husk_port *p, uint32_t addr, const char *id, struct husk_err *err)
+{
+	_cleanup_free_ char *key = element_key(p);
+	char to[16];
+
+	husk_ipv4_format(addr, to);
+	_cleanup_free_ char *cmd = husk_xasprintf("add element ip " HUSK_NAT_TABLE " %s comment \"%.64s\" : %s . %u }", key,
+						  safe_name(id) ? id : "", to, p->container_port);
+	return run(cmd, false, NULL, err, "publish port");
+}
+
+int husk_nat_port_remove(const struct husk_port *p, struct husk_err *err)
+{
+	_cleanup_free_ char *key = element_key(p);
+	_cleanup_free_ char *cmd = husk_xasprintf("delete element ip " HUSK_NAT_TABLE " %s }", key);
+	struct husk_err e = {0};
+
+	if (run(cmd, false, NULL, &e, "unpublish port") < 0 && e.errnum != ENOENT) {
+		*err = e;
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* husk's nftables table (ip husk), through libnftables: masquerade for each network's subnet,
+ * isolation between networks, and the published ports as elements of two maps, so a port is
+ * added or removed without touching any rule. Nothing outside table ip husk is read or written. */
+#ifndef HUSK_NAT_H
+#define HUSK_NAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../error.h"
+#include "ipam.h"
+
+#define HUSK_NAT_TABLE "husk"
+
+/* Create table ip husk with its maps and base chains unless it exists (callers serialise). */
+int husk_nat_table_ensure(struct husk_err *err);
+/* Remove the whole table; a missing table is not an error. */
+int husk_nat_table_remove(struct husk_err *err);
+/* The rules of one network: masquerade of its subnet leaving through any other link, hairpin
+ * masquerade for published ports reached from its own bridge, and a drop of traffic routed
+ * from its bridge to another husk bridge. Removed by the comment "husk network NAME". */
+int husk_nat_network_add(const char *name, const char *bridge, const struct husk_subnet *subnet, struct husk_err *err);
+int husk_nat_network_remove(const char *name, struct husk_err *err);
+/* A published port: traffic to host_ip (0: any local address) port host_port goes to
+ * addr:port. remove ignores a port that is not there. */
+int husk_nat_port_add(const struct husk_port *p, uint32_t addr, const char *id, struct husk_err *err);
+int husk_nat_port_remove(const struct husk_port *p, struct husk_err *err);
+
+#endif
