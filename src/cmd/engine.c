@@ -12,6 +12,7 @@
 static const struct husk_cmd engine_cmds[] = {
 	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
 	{"images", husk_cmd_images, "list images"},
+	{"network", husk_cmd_network, "manage bridge networks: create, ls, inspect, rm, prune"},
 	{"pull", husk_cmd_pull, "fetch an image from a registry"},
 	{"rm", husk_cmd_engine_rm, "remove a stopped container and its filesystem"},
 	{"run", husk_cmd_engine_run, "run a command in a new container from an image"},

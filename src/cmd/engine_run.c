@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -16,10 +17,52 @@
 #include "../lib/image/runconfig.h"
 #include "../lib/image/snapshot.h"
 #include "../lib/image/store.h"
+#include "../lib/net/network.h"
 #include "../lib/util.h"
 
 static const char run_usage[] =
-	"usage: husk run [--rm] [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] [-h HOSTNAME] [--entrypoint CMD] IMAGE [CMD [ARG...]]";
+	"usage: husk run [--rm] [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] [-h HOSTNAME] [--entrypoint CMD]\n"
+	"                [--network bridge|none|host|NAME] [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]]... IMAGE [CMD [ARG...]]";
+
+enum net_mode { NET_BRIDGE, NET_NONE, NET_HOST };
+
+bool husk_cmd_container_alive(const char *id, void *arg)
+{
+	struct husk_globals *g = arg;
+	struct husk_err err = {0};
+	json_t *state = NULL;
+	bool alive;
+
+	if (husk_container_state(g->root, id, &state, &err) < 0)
+		/* only "no such container" lets a lease go; an unreadable state keeps it */
+		return err.errnum != ENOENT;
+	alive = strcmp(json_string_value(json_object_get(state, "status")), "stopped") != 0;
+	json_decref(state);
+	return alive;
+}
+
+static const char hosts_head[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+/* /etc/hosts and /etc/resolv.conf for the container, in its directory: the host's own with
+ * --network host, otherwise localhost (the address is added once it is leased) and the host's
+ * resolvers minus loopback ones, which cannot be reached from another network namespace. */
+static int write_net_files(const char *dir, enum net_mode mode, char **hosts, char **resolv, struct husk_err *err)
+{
+	_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL, *text = NULL;
+
+	*hosts = husk_xasprintf("%s/hosts", dir);
+	*resolv = husk_xasprintf("%s/resolv.conf", dir);
+	if (husk_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
+		host_resolv = husk_xstrdup("");
+	text = husk_resolv_conf(host_resolv, mode == NET_HOST);
+	if (husk_write_file_atomic(*resolv, text, strlen(text), 0644, err) < 0)
+		return -1;
+	if (mode != NET_HOST || husk_read_file_at(AT_FDCWD, "/etc/hosts", &host_hosts, NULL, NULL) < 0) {
+		free(host_hosts);
+		host_hosts = husk_xstrdup(hosts_head);
+	}
+	return husk_write_file_atomic(*hosts, host_hosts, strlen(host_hosts), 0644, err);
+}
 
 static void new_container_id(char id[65])
 {
@@ -41,11 +84,12 @@ static void new_container_id(char id[65])
 /* The image, a snapshot of it and the config: everything up to the container itself. The
  * store's lock is held only for this, so a long-running container never blocks `image rm`
  * (the snapshot's image file keeps its layers). */
-static int prepare(struct husk_globals *g, struct husk_run_opts *ro, const char *id, int *rootfd, struct husk_err *err)
+static int prepare(struct husk_globals *g, struct husk_run_opts *ro, enum net_mode mode, const char *id, int *rootfd,
+		   struct husk_err *err)
 {
 	struct husk_store s;
 	json_t *rec = NULL, *spec = NULL;
-	_cleanup_free_ char *config = NULL, *text = NULL, *path = NULL;
+	_cleanup_free_ char *config = NULL, *text = NULL, *path = NULL, *dir = NULL, *hosts = NULL, *resolv = NULL;
 	size_t len;
 	int ret = -1;
 
@@ -58,6 +102,11 @@ static int prepare(struct husk_globals *g, struct husk_run_opts *ro, const char 
 		goto out;
 	if (husk_snapshot_create(&s, id, json_string_value(json_object_get(rec, "manifest")), err) < 0)
 		goto out;
+	dir = husk_xasprintf("%s/containers/%s", s.path, id);
+	if (write_net_files(dir, mode, &hosts, &resolv, err) < 0)
+		goto fail;
+	ro->hosts_file = hosts;
+	ro->resolv_file = resolv;
 	*rootfd = husk_snapshot_mount(&s, id, err);
 	if (*rootfd < 0 || husk_run_config(ro, id, config, *rootfd, &spec, err) < 0)
 		goto fail;
@@ -73,10 +122,42 @@ fail:
 	*rootfd = -1;
 	husk_snapshot_remove(&s, id, NULL);
 out:
+	ro->hosts_file = ro->resolv_file = NULL;
 	json_decref(spec);
 	json_decref(rec);
 	husk_store_close(&s);
 	return ret;
+}
+
+/* Between create and start: the container's network namespace exists and nothing runs in it. */
+static int join_network(struct husk_globals *g, enum net_mode mode, const struct husk_network *net, const char *id,
+			pid_t pid, const char *hostname, const struct husk_port *ports, size_t n_ports, struct husk_err *err)
+{
+	char nspath[64], addr_text[16];
+	uint32_t addr;
+	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
+	_cleanup_close_ int netns = -1;
+
+	if (mode == NET_HOST)
+		return 0;
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)pid);
+	netns = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return husk_err_sys(err, "open %s", nspath);
+	if (mode == NET_NONE)
+		return husk_network_loopback(netns, err);
+	if (husk_network_attach(g->storage, net, id, netns, ports, n_ports, &owners, &addr, err) < 0)
+		return -1;
+	husk_ipv4_format(addr, addr_text);
+	husk_cmd_debug(g, "container %.12s: %s on network %s", id, addr_text, net->name);
+	/* written in place: the bind mount holds this inode */
+	_cleanup_free_ char *path = husk_xasprintf("%s/containers/%s/hosts", g->storage, id);
+	_cleanup_free_ char *text = husk_xasprintf("%s%s\t%s\n", hosts_head, addr_text, hostname);
+	if (husk_write_file_at(AT_FDCWD, path, text, strlen(text), err) < 0) {
+		husk_network_detach(g->storage, net, id, NULL);
+		return -1;
+	}
+	return 0;
 }
 
 static void remove_snapshot(struct husk_globals *g, const char *id)
@@ -95,10 +176,17 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"rm", no_argument, NULL, 'R'}, {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
 		{"env", required_argument, NULL, 'e'}, {"workdir", required_argument, NULL, 'w'},
 		{"user", required_argument, NULL, 'u'}, {"hostname", required_argument, NULL, 'h'},
-		{"entrypoint", required_argument, NULL, 'E'}, {0},
+		{"entrypoint", required_argument, NULL, 'E'}, {"network", required_argument, NULL, 'N'},
+		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'}, {0},
 	};
 	struct husk_run_opts ro = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
+	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
+	size_t n_ports = 0;
+	const char *network = "bridge";
+	enum net_mode mode = NET_BRIDGE;
+	struct husk_network net = {0};
+	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
 	bool remove = false, interactive = false;
 	struct husk_err err = {0};
 	struct husk_container c;
@@ -107,7 +195,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	sigset_t set, old;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': remove = true; break;
 		case 'i': interactive = true; break;
@@ -117,6 +205,11 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		case 'u': ro.user = optarg; break;
 		case 'h': ro.hostname = optarg; break;
 		case 'E': ro.entrypoint = optarg; break;
+		case 'N': network = optarg; break;
+		case 'p':
+			if (husk_port_parse(optarg, &ports[n_ports++], &err) < 0)
+				return husk_cmd_fail(g, &err);
+			break;
 		default: return husk_cmd_usage(g, "%s", run_usage);
 		}
 	}
@@ -128,8 +221,37 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	ro.n_cmd = (size_t)(argc - optind - 1);
 	if (ro.tty && !isatty(STDIN_FILENO))
 		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one)");
+
+	/* everything the network needs is checked before anything is made */
+	if (strcmp(network, "none") == 0) {
+		mode = NET_NONE;
+	} else if (strcmp(network, "host") == 0) {
+		mode = NET_HOST;
+	} else {
+		_cleanup_free_ char *note = NULL;
+		if (strcmp(network, "bridge") == 0)
+			network = HUSK_NETWORK_DEFAULT;
+		if (husk_network_get(g->storage, network, &net, &note, &err) < 0)
+			return husk_cmd_fail(g, &err);
+		if (note) {
+			husk_err_set(&err, 0, "%s", note);
+			husk_cmd_warn(g, &err);
+			husk_err_clear(&err);
+		}
+	}
+	if (n_ports && mode != NET_BRIDGE)
+		return husk_cmd_usage(g, "-p publishes ports on a bridge network, not with --network %s", network);
+	if (husk_network_ports_check(g->storage, ports, n_ports, &owners, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	ro.host_network = mode == NET_HOST;
+	struct utsname uts;
+	if (mode == NET_HOST && !ro.hostname && uname(&uts) == 0)
+		ro.hostname = uts.nodename;
+
 	new_container_id(id);
-	if (prepare(g, &ro, id, &rootfd, &err) < 0)
+	char hostname[13];
+	snprintf(hostname, sizeof(hostname), "%.12s", id);
+	if (prepare(g, &ro, mode, id, &rootfd, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	husk_cmd_debug(g, "container %s", id);
 
@@ -149,7 +271,9 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	husk_cmd_block_forwarded(&set, &old);
 	int created = husk_container_create(&o, &c, &err);
 	close(rootfd);
-	int started = created < 0 ? -1 : husk_container_start_created(&c, &err);
+	int joined = created < 0 ? -1 : join_network(g, mode, &net, id, c.pid, ro.hostname ? ro.hostname : hostname, ports,
+						      n_ports, &err);
+	int started = joined < 0 ? -1 : husk_container_start_created(&c, &err);
 	if (created == 0)
 		close(c.lock_fd);
 	if (started < 0) {
@@ -161,6 +285,8 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		}
 		husk_cmd_fail(g, &err);
 		husk_err_clear(&err);
+		if (joined == 0 && mode == NET_BRIDGE)
+			husk_network_detach(g->storage, &net, id, NULL);
 		husk_container_delete(g->root, id, true, &err);
 		remove_snapshot(g, id);
 		sigprocmask(SIG_SETMASK, &old, NULL);
@@ -172,6 +298,10 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	}
 	status = husk_cmd_wait(c.pid, c.terminal_fd, &set, &err);
 	close(c.sync_fd);
+	if (mode == NET_BRIDGE && husk_network_detach(g->storage, &net, id, &err) < 0) {
+		husk_cmd_fail(g, &err);
+		husk_err_clear(&err);
+	}
 	if (husk_container_delete(g->root, id, true, &err) < 0)
 		husk_cmd_fail(g, &err);
 	if (remove)

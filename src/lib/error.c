@@ -46,3 +46,10 @@ void husk_err_clear(struct husk_err *err)
 	err->errnum = 0;
 	err->msg[0] = '\0';
 }
+
+int husk_err_copy(struct husk_err *dst, const struct husk_err *src)
+{
+	if (dst && !dst->msg[0])
+		*dst = *src;
+	return -1;
+}

@@ -27,4 +27,7 @@ const char *husk_err_format(const struct husk_err *err, char *buf, size_t len);
 
 void husk_err_clear(struct husk_err *err);
 
+/* Pass src on into dst (which may be NULL, or set already: then it keeps its own); -1. */
+int husk_err_copy(struct husk_err *dst, const struct husk_err *src);
+
 #endif

@@ -282,6 +282,22 @@ int husk_run_config(const struct husk_run_opts *o, const char *id, const char *i
 		snprintf(short_id, sizeof(short_id), "%.12s", id);
 		json_object_set_new(spec, "hostname", json_string(short_id));
 	}
+	if (o->host_network) {
+		json_t *nss = json_object_get(json_object_get(spec, "linux"), "namespaces"), *ns;
+		size_t i;
+		json_array_foreach(nss, i, ns)
+			if (strcmp(json_string_value(json_object_get(ns, "type")), "network") == 0) {
+				json_array_remove(nss, i);
+				break;
+			}
+	}
+	json_t *mounts = json_object_get(spec, "mounts");
+	const char *const files[][2] = {{o->hosts_file, "/etc/hosts"}, {o->resolv_file, "/etc/resolv.conf"}};
+	for (i = 0; i < 2; i++)
+		if (files[i][0])
+			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination", files[i][1],
+								"type", "bind", "source", files[i][0], "options", "rbind",
+								"rw", "nosuid", "nodev"));
 	json_object_set_new(spec, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", o->image));
 	*out = spec;
 	spec = NULL;

@@ -18,6 +18,8 @@ struct husk_run_opts {
 	size_t n_env;
 	const char *workdir, *user, *hostname;
 	bool tty;
+	bool host_network;           /* --network host: no network namespace of its own */
+	const char *hosts_file, *resolv_file; /* bind-mounted on /etc/hosts, /etc/resolv.conf (or NULL) */
 };
 
 /* image_config is the image's config blob (JSON); rootfd the container's root (the snapshot),

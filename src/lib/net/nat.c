@@ -75,7 +75,7 @@ int husk_nat_table_remove(struct husk_err *err)
 
 	if (run("delete table ip " HUSK_NAT_TABLE, false, NULL, &e, "delete table ip " HUSK_NAT_TABLE) < 0 &&
 	    e.errnum != ENOENT) {
-		*err = e;
+		husk_err_copy(err, &e);
 		return -1;
 	}
 	return 0;
@@ -114,7 +114,7 @@ int husk_nat_network_remove(const char *name, struct husk_err *err)
 	if (run("list table ip " HUSK_NAT_TABLE, true, &out, &e, "list table ip " HUSK_NAT_TABLE) < 0) {
 		if (e.errnum == ENOENT)
 			return 0;
-		*err = e;
+		husk_err_copy(err, &e);
 		return -1;
 	}
 	root = json_loads(out, 0, NULL);
@@ -167,7 +167,7 @@ int husk_nat_port_remove(const struct husk_port *p, struct husk_err *err)
 	struct husk_err e = {0};
 
 	if (run(cmd, false, NULL, &e, "unpublish port") < 0 && e.errnum != ENOENT) {
-		*err = e;
+		husk_err_copy(err, &e);
 		return -1;
 	}
 	return 0;

@@ -169,8 +169,8 @@ int husk_nl_veth_add(struct husk_nl *nl, const char *host_name, unsigned master,
 	struct nlattr *info, *data, *peer_attr;
 
 	ifi->ifi_family = AF_UNSPEC;
-	/* up from birth: the kernel applies the flags of a new link (and of its peer) itself,
-	 * which saves a request per end */
+	/* up from birth, which saves a request; not the peer: veth_open() refuses (ENOTCONN)
+	 * while the pair is still being made, and that is when a peer's flags are applied */
 	ifi->ifi_flags = IFF_UP;
 	ifi->ifi_change = IFF_UP;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, host_name);
@@ -186,8 +186,6 @@ int husk_nl_veth_add(struct husk_nl *nl, const char *host_name, unsigned master,
 	nlh->nlmsg_len += MNL_ALIGN(sizeof(*peer));
 	memset(peer, 0, sizeof(*peer));
 	peer->ifi_family = AF_UNSPEC;
-	peer->ifi_flags = IFF_UP;
-	peer->ifi_change = IFF_UP;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
 	if (mtu)
@@ -207,7 +205,7 @@ int husk_nl_link_del(struct husk_nl *nl, const char *name, struct husk_err *err)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	if (transact(nl, nlh, NULL, NULL, &e, "delete link %s", name) < 0 && e.errnum != ENODEV) {
-		*err = e;
+		husk_err_copy(err, &e);
 		return -1;
 	}
 	return 0;
@@ -243,7 +241,7 @@ int husk_nl_addr_add(struct husk_nl *nl, unsigned index, uint32_t addr, unsigned
 	inet_ntop(AF_INET, &be, text, sizeof(text));
 	if (transact(nl, nlh, NULL, NULL, &e, "add address %s/%u to link %u", text, prefix, index) < 0 &&
 	    e.errnum != EEXIST) {
-		*err = e;
+		husk_err_copy(err, &e);
 		return -1;
 	}
 	return 0;

@@ -31,7 +31,7 @@ void husk_nl_close(struct husk_nl *nl);
 int husk_nl_link_get(struct husk_nl *nl, const char *name, struct husk_link *link, struct husk_err *err);
 int husk_nl_bridge_add(struct husk_nl *nl, const char *name, struct husk_err *err);
 /* A veth pair: host_name here, attached to master (an index, 0 for none) and up; peer_name in
- * the namespace peer_netns_fd, down (its namespace's owner brings it up). Both take mtu. */
+ * the namespace peer_netns_fd, down (veth cannot open an end before the pair exists). Both take mtu. */
 int husk_nl_veth_add(struct husk_nl *nl, const char *host_name, unsigned master, const char *peer_name,
 		     int peer_netns_fd, unsigned mtu, struct husk_err *err);
 /* A missing link is not an error. */

@@ -1,0 +1,167 @@
+/* husk network create|ls|inspect|rm|prune: bridge networks for husk run. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "../lib/net/network.h"
+#include "../lib/util.h"
+
+static const char network_usage[] =
+	"usage: husk network create [--subnet CIDR] [--gateway IP] NAME\n"
+	"       husk network ls [-q]\n"
+	"       husk network inspect NAME...\n"
+	"       husk network rm NAME...\n"
+	"       husk network prune";
+
+static int network_create(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'}, {0},
+	};
+	const char *subnet = NULL, *gateway = NULL;
+	struct husk_network n;
+	struct husk_err err = {0};
+	int opt;
+
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': subnet = optarg; break;
+		case 'g': gateway = optarg; break;
+		default: return husk_cmd_usage(g, "%s", network_usage);
+		}
+	}
+	if (optind != argc - 1)
+		return husk_cmd_usage(g, "%s", network_usage);
+	if (husk_network_create(g->storage, argv[optind], subnet, gateway, &n, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	printf("%s\n", n.name);
+	return 0;
+}
+
+static json_t *find(json_t *all, const char *name)
+{
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(all, i, n)
+		if (strcmp(json_string_value(json_object_get(n, "name")), name) == 0)
+			return n;
+	return NULL;
+}
+
+static int network_ls(struct husk_globals *g, int argc, char **argv)
+{
+	bool quiet = argc == 2 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--quiet") == 0);
+	struct husk_err err = {0};
+	json_t *all, *n;
+	size_t i;
+
+	if (argc > 2 || (argc == 2 && !quiet))
+		return husk_cmd_usage(g, "%s", network_usage);
+	if (husk_network_list(g->storage, &all, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	if (!quiet)
+		printf("%-20s %-8s %-18s %-15s %s\n", "NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS");
+	json_array_foreach(all, i, n) {
+		const char *name = json_string_value(json_object_get(n, "name"));
+		if (quiet)
+			printf("%s\n", name);
+		else
+			printf("%-20s %-8s %-18s %-15s %zu\n", name, json_string_value(json_object_get(n, "bridge")),
+			       json_string_value(json_object_get(n, "subnet")), json_string_value(json_object_get(n, "gateway")),
+			       json_object_size(json_object_get(n, "containers")));
+	}
+	json_decref(all);
+	return 0;
+}
+
+static int network_inspect(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_err err = {0};
+	json_t *all, *out;
+	int ret = 0;
+
+	if (argc < 2)
+		return husk_cmd_usage(g, "%s", network_usage);
+	if (husk_network_list(g->storage, &all, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	out = json_array();
+	for (int i = 1; i < argc; i++) {
+		json_t *n = find(all, argv[i]);
+		if (n) {
+			json_array_append(out, n);
+			continue;
+		}
+		husk_err_set(&err, ENOENT, "no network \"%s\" (husk network ls lists them)", argv[i]);
+		ret = husk_cmd_fail(g, &err);
+		husk_err_clear(&err);
+	}
+	if (json_array_size(out)) {
+		char *text = json_dumps(out, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+		printf("%s\n", text);
+		free(text);
+	}
+	json_decref(out);
+	json_decref(all);
+	return ret;
+}
+
+static int network_rm(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
+	struct husk_err err = {0};
+	int ret = 0;
+
+	if (argc < 2)
+		return husk_cmd_usage(g, "%s", network_usage);
+	for (int i = 1; i < argc; i++) {
+		if (husk_network_remove(g->storage, argv[i], &owners, &err) < 0) {
+			ret = husk_cmd_fail(g, &err);
+			husk_err_clear(&err);
+		} else {
+			printf("%s\n", argv[i]);
+		}
+	}
+	return ret;
+}
+
+static int network_prune(struct husk_globals *g, int argc, char **argv)
+{
+	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
+	struct husk_err err = {0};
+	json_t *removed, *name;
+	size_t i;
+	int ret = 0;
+
+	(void)argv;
+	if (argc != 1)
+		return husk_cmd_usage(g, "%s", network_usage);
+	if (husk_network_prune(g->storage, &owners, &removed, &err) < 0)
+		ret = husk_cmd_fail(g, &err);
+	json_array_foreach(removed, i, name)
+		printf("%s\n", json_string_value(name));
+	json_decref(removed);
+	return ret;
+}
+
+int husk_cmd_network(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct husk_globals *, int, char **);
+	} verbs[] = {
+		{"create", network_create}, {"inspect", network_inspect}, {"list", network_ls},
+		{"ls", network_ls}, {"prune", network_prune}, {"rm", network_rm},
+	};
+
+	if (argc < 2)
+		return husk_cmd_usage(g, "%s", network_usage);
+	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0)
+			return verbs[i].fn(g, argc - 1, argv + 1);
+	return husk_cmd_usage(g, "husk network: unknown command \"%s\"\n%s", argv[1], network_usage);
+}
