@@ -247,12 +247,9 @@ int husk_ipam_list(const char *path, void (*fn)(const char *key, const char *id,
 	json_t *root, *value;
 	const char *key;
 
-	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, err) < 0) {
-		if (err->errnum != ENOENT)
-			return -1;
-		husk_err_clear(err);
-		return 0;
-	}
+	struct husk_err e = {0};
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, &e) < 0)
+		return e.errnum == ENOENT ? 0 : husk_err_copy(err, &e);
 	root = json_loads(text, 0, &jerr);
 	if (!json_is_object(json_object_get(root, "leases"))) {
 		json_decref(root);
