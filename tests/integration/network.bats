@@ -109,8 +109,13 @@ eventually() {
 
 # nothing of a container stays: no veth, no lease, no published port
 net_clean() {
-	local links leases ports
-	links=$(inhost ip -o link show | awk -F': ' '{print $2}' | grep '^hk' || true)
+	local links leases ports i
+	# the kernel destroys a veth with its container's network namespace, asynchronously
+	for i in $(seq 40); do
+		links=$(inhost ip -o link show | awk -F': ' '{print $2}' | grep '^hk' || true)
+		[ -z "$links" ] && break
+		sleep 0.05
+	done
 	[ -z "$links" ] || fail "links left: $links"
 	for f in "$HUSK_STORAGE"/networks/*.leases "$HUSK_STORAGE"/networks/ports.json; do
 		[ -f "$f" ] || continue

@@ -534,6 +534,8 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 	char veth[16];
 	size_t i = 0;
 
+	husk_network_veth_name(id, veth);
+
 	*addr = 0;
 	if (husk_nl_open(&host, err) < 0)
 		return -1;
@@ -547,7 +549,6 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 	for (i = 0; i < n_ports; i++)
 		if (husk_nat_port_add(&ports[i], *addr, id, err) < 0)
 			goto fail;
-	husk_network_veth_name(id, veth);
 	if (husk_nl_veth_add(&host, veth, bridge.index, "eth0", netns_fd, bridge.mtu, err) < 0)
 		goto fail;
 	if (husk_nl_open_in(&inside, netns_fd, err) < 0 || husk_nl_link_up(&inside, LOOPBACK_INDEX, err) < 0 ||
@@ -563,8 +564,12 @@ fail:
 	husk_nl_close(&inside);
 	husk_nl_close(&host);
 	if (*addr) {
-		struct husk_err ignored = {0};
-		husk_network_detach(storage, n, id, &ignored);
+		struct husk_nl undo;
+		if (husk_nl_open(&undo, NULL) == 0) {
+			husk_nl_link_del(&undo, veth, NULL);
+			husk_nl_close(&undo);
+		}
+		husk_network_detach(storage, n, id, NULL);
 	}
 	return husk_err_wrap(err, "network \"%s\"", n->name);
 }
@@ -572,17 +577,11 @@ fail:
 int husk_network_detach(const char *storage, const struct husk_network *n, const char *id, struct husk_err *err)
 {
 	_cleanup_free_ char *leases = network_file(storage, n->name, ".leases");
-	struct husk_nl nl;
-	char veth[16];
 	int ret = 0;
 
-	husk_network_veth_name(id, veth);
-	if (husk_nl_open(&nl, err) == 0) {
-		ret |= husk_nl_link_del(&nl, veth, err);
-		husk_nl_close(&nl);
-	} else {
-		ret = -1;
-	}
+	/* The veth is not deleted here: the kernel destroys both ends with the container's
+	 * network namespace, off husk's path, where an RTM_DELLINK would wait ~10 ms for RCU.
+	 * One whose namespace outlives its lease is found by husk network prune. */
 	ret |= release_ports(storage, id, err);
 	ret |= husk_ipam_release(leases, id, NULL, err);
 	return ret ? -1 : 0;

@@ -62,8 +62,9 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
  * reserves them for real, under the lease file's lock. */
 int husk_network_ports_check(const char *storage, const struct husk_port *ports, size_t n_ports,
 			     const struct husk_lease_owners *owners, struct husk_err *err);
-/* Undo attach: the ports, the address lease, the veth (already gone with its namespace, as a
- * rule). Goes on past errors; the first is reported. */
+/* Undo attach after the container is gone: its ports and address lease (the kernel removes
+ * the veth with the container's network namespace). Goes on past errors; the first is
+ * reported. */
 int husk_network_detach(const char *storage, const struct husk_network *n, const char *id, struct husk_err *err);
 /* Loopback up in netns_fd: --network none. */
 int husk_network_loopback(int netns_fd, struct husk_err *err);
