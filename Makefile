@@ -2,9 +2,11 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libcap libseccomp libcrypto libarchive libcurl libmnl libnftables
+PKGS := jansson libcap libseccomp libcrypto libmnl
+# loaded on first use (src/lib/lazylib.c), not linked: only their headers are needed
+LAZY_PKGS := libarchive libcurl libnftables
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
@@ -53,10 +55,10 @@ deps:
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
 $(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
 
 unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%) $(BUILD)/husk-probe
 

@@ -16,4 +16,7 @@ echo
 echo "+ husk image bootstrap busybox && husk run --rm busybox ..."
 "$build/husk" image bootstrap busybox >/dev/null
 "$build/husk" images
-exec "$build/husk" run --rm busybox sh -c 'echo; echo "in an overlay of the image: $(grep " / / " /proc/self/mountinfo | sed "s|.* - ||" | cut -d" " -f1)"; cat /etc/passwd | head -1' 
+# in a network namespace of its own, standing in for the host: the bridge, its rules and the
+# container's veth are made there and go with it
+echo "+ unshare -n husk run --rm busybox ...   (the default bridge network, in a throwaway namespace)"
+exec unshare -n "$build/husk" run --rm busybox sh -c 'echo; echo "in an overlay of the image: $(grep " / / " /proc/self/mountinfo | sed "s|.* - ||" | cut -d" " -f1)"; cat /etc/passwd | head -1; echo; ip -o -4 addr show eth0; ip route | head -1' 

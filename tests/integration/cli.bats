@@ -70,3 +70,16 @@ load helpers
 	[[ "$output" == *'invalid container id "../evil"'* ]]
 	[ ! -e "$TEST_DIR/evil" ]
 }
+
+@test "start-up loads no archive, registry or nftables library: run and create get them only when used" {
+	# LD_DEBUG=files lists every shared object the loader opens, dlopen() ones included
+	run env LD_DEBUG=files "$HUSK" oci --root "$STATE" run --bundle "$BUNDLE" lazy
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"libjansson"* ]] || fail "LD_DEBUG shows no loading at all: $output"
+	for lib in libarchive libcurl libnftables; do
+		[[ "$output" != *"$lib"* ]] || fail "$lib loaded by husk oci run"
+	done
+	run env LD_DEBUG=files "$HUSK" --storage "$TEST_DIR/store" image import - lazy < /dev/null
+	[[ "$output" == *"libarchive"* ]] || fail "import did not load libarchive: $output"
+	[[ "$output" != *"libcurl"* ]]
+}

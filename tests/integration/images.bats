@@ -51,8 +51,15 @@ teardown() {
 	[ "$leaks" -eq 0 ] || fail "mounts left: $leaks"
 }
 
+# husk run's default bridge would be made on this machine's own network: these tests are about
+# images, so their containers have only lo (network.bats plays in namespaces of its own)
 hk() {
-	"$HUSK" --root "$RUNROOT" "$@"
+	if [ "$1" = run ]; then
+		shift
+		"$HUSK" --root "$RUNROOT" run --network none "$@"
+	else
+		"$HUSK" --root "$RUNROOT" "$@"
+	fi
 }
 
 no_containers_left() {

@@ -29,7 +29,8 @@ setup() {
 	mkdir -p "$TEST_DIR/www/cgi-bin"
 	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s\\n" "$REMOTE_ADDR"\n' >"$TEST_DIR/www/cgi-bin/addr"
 	chmod +x "$TEST_DIR/www/cgi-bin/addr"
-	ininet busybox httpd -f -p 198.51.100.10:80 -h "$TEST_DIR/www" 3>&- &
+	# not through a shell function: $! must be the server itself (nsenter execs it)
+	nsenter --net="/run/netns/$INETNS" busybox httpd -f -p 198.51.100.10:80 -h "$TEST_DIR/www" 3>&- &
 	echo $! >"$TEST_DIR/inet.pid"
 }
 
@@ -68,7 +69,7 @@ run_bg() {
 	local name=$1 before after i
 	shift
 	before=$(ls "$RUNROOT" 2>/dev/null | sort)
-	hk run "$@" >"$TEST_DIR/$name.out" 2>&1 3>&- &
+	nsenter --net="/run/netns/$HOSTNS" "$HUSK" --root "$RUNROOT" run "$@" >"$TEST_DIR/$name.out" 2>&1 3>&- &
 	echo $! >"$TEST_DIR/$name.pid"
 	for i in $(seq 100); do
 		after=$(ls "$RUNROOT" 2>/dev/null | sort)
