@@ -108,6 +108,9 @@ eventually() {
 	"$@"
 }
 
+# (in a container, timeout must not be PID 1: its watcher's SIGTERM to PID 1 would be ignored,
+# hence `sh -c '...; exit $?'`, which keeps sh as PID 1)
+
 # nothing of a container stays: no veth, no lease, no published port
 net_clean() {
 	local links leases ports i
@@ -150,8 +153,23 @@ net_clean() {
 	net_clean
 }
 
+@test "network: four containers started at once (racing to make the bridge) get four addresses" {
+	local pids=() i
+	for i in 1 2 3 4; do
+		nsenter --net="/run/netns/$HOSTNS" "$HUSK" --root "$RUNROOT" run --rm busybox sh -c \
+			'ip -o -4 addr show eth0; sleep 1' >"$TEST_DIR/c$i.out" 2>&1 3>&- &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i" || { cat "$TEST_DIR"/c*.out; fail "a run failed"; }; done
+	addrs=$(cat "$TEST_DIR"/c*.out | grep -o 'inet 10\.88\.0\.[0-9]*' | sort -u | wc -l)
+	[ "$addrs" -eq 4 ] || fail "$(cat "$TEST_DIR"/c*.out)"
+	# one bridge, and each of the network's rules once
+	[ "$(inhost nft list chain ip husk postrouting | grep -c 'husk network husk')" -eq 2 ]
+	net_clean
+}
+
 @test "network: a container reaches the outside through NAT, seen at the host's address" {
-	run --separate-stderr hk run --rm busybox timeout 5 wget -q -O- http://198.51.100.10/cgi-bin/addr
+	run --separate-stderr hk run --rm busybox sh -c 'timeout 5 wget -q -O- http://198.51.100.10/cgi-bin/addr; exit $?'
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = 192.0.2.1 ]
 	# the rule that did it, in husk's own table
@@ -164,19 +182,19 @@ net_clean() {
 	server=$CID
 	addr=$(address_of "$server")
 	[ "$addr" = 10.88.0.2 ]
-	run --separate-stderr hk run --rm busybox sh -c "ping -c1 -W2 $addr >/dev/null && timeout 5 wget -q -O- http://$addr/hostname"
+	run --separate-stderr hk run --rm busybox sh -c "ping -c1 -W2 $addr >/dev/null && timeout 5 wget -q -O- http://$addr/hostname; exit \$?"
 	[ "$status" -eq 0 ] || fail "$stderr"
 	[ "$output" = "${server:0:12}" ]
 
 	hk network create --subnet 10.99.0.0/24 other
 	inhost ip -o addr show husk1 | grep -q "inet 10.99.0.1/24"
 	run --separate-stderr hk run --rm --network other busybox sh -c \
-		"ip -o -4 addr show eth0; timeout 3 wget -q -O- http://$addr/hostname"
+		"ip -o -4 addr show eth0; timeout 3 wget -q -O- http://$addr/hostname; exit \$?"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"inet 10.99.0.2/24"* ]]
 	[[ "$output" != *"${server:0:12}"* ]]
 	# and the outside is still reachable from there
-	run --separate-stderr hk run --rm --network other busybox timeout 5 wget -q -O- http://198.51.100.10/cgi-bin/addr
+	run --separate-stderr hk run --rm --network other busybox sh -c 'timeout 5 wget -q -O- http://198.51.100.10/cgi-bin/addr; exit $?'
 	[ "$output" = 192.0.2.1 ]
 	stop_bg server "$server"
 	hk network rm other
@@ -203,7 +221,7 @@ net_clean() {
 	run ininet busybox timeout 3 wget -q -O- http://192.0.2.1:8081/hostname
 	[ "$status" -ne 0 ]
 	# a second container on the same bridge, through the host's address (hairpin)
-	run --separate-stderr hk run --rm busybox timeout 5 wget -q -O- http://192.0.2.1:8080/hostname
+	run --separate-stderr hk run --rm busybox sh -c 'timeout 5 wget -q -O- http://192.0.2.1:8080/hostname; exit $?'
 	[ "$output" = "${web:0:12}" ] || fail "hairpin: $output $stderr"
 
 	# the port is taken while the container lives: refused before anything is made

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib/net/ipam.h"
+#include "lib/net/network.h"
 #include "lib/util.h"
 
 static uint32_t ip(const char *text)
@@ -199,6 +200,35 @@ static void test_port_leases(void **state)
 	husk_rmtree_at(AT_FDCWD, dir, NULL);
 }
 
+static void test_resolv_conf(void **state)
+{
+	(void)state;
+	const char *host = "# generated\nnameserver 127.0.0.53\nnameserver 10.0.0.2\n nameserver ::1\n"
+			   "search example.test\nnameserver 127.1.2.3\noptions edns0";
+	_cleanup_free_ char *out = husk_resolv_conf(host, false);
+	assert_string_equal(out, "# generated\nnameserver 10.0.0.2\nsearch example.test\noptions edns0");
+	_cleanup_free_ char *all = husk_resolv_conf(host, true);
+	assert_string_equal(all, host);
+	_cleanup_free_ char *empty = husk_resolv_conf("", false);
+	assert_string_equal(empty, "");
+}
+
+static void test_network_names(void **state)
+{
+	struct husk_err err = {0};
+	(void)state;
+	assert_int_equal(husk_network_name_valid("lab-1.net_2", &err), 0);
+	static const char *const bad[] = {"", "-x", ".x", "a b", "a/b", "host", "none", "bridge",
+					  "0123456789012345678901234567890123456789012345678901234567890123"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		husk_err_clear(&err);
+		assert_int_equal(husk_network_name_valid(bad[i], &err), -1);
+	}
+	char veth[16];
+	husk_network_veth_name("0123456789abcdef0123", veth);
+	assert_string_equal(veth, "hk0123456789abc");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -207,6 +237,8 @@ int main(void)
 		cmocka_unit_test(test_leases),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_port_leases),
+		cmocka_unit_test(test_resolv_conf),
+		cmocka_unit_test(test_network_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -367,6 +367,11 @@ static int ensure_up(struct husk_nl *nl, const char *storage, const struct husk_
 	}
 	if ((lock = lock_networks(storage, err)) < 0)
 		return -1;
+	/* another husk may have brought it up while this one waited for the lock */
+	if (husk_nl_link_get(nl, n->bridge, link, NULL) == 0 && link->up) {
+		close(lock);
+		return 0;
+	}
 	ret = bring_up(nl, n, err);
 	close(lock);
 	if (ret < 0)
