@@ -243,6 +243,23 @@ static int cpuset_inherit(const char *dir, struct husk_err *err)
 	return 0;
 }
 
+/* A parent another husk has just made may not have its cpus and mems yet (mkdir and the
+ * copy are two steps): a child made under it now would inherit nothing and refuse every task
+ * (ENOSPC). So every husk fills an empty parent itself; the values are the same either way. */
+static int cpuset_fill_if_empty(const char *dir, struct husk_err *err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *path = husk_xasprintf("%s/%s", dir, files[i]), *value = NULL;
+		if (husk_read_file_at(AT_FDCWD, path, &value, NULL, err) < 0)
+			return -1;
+		if (strspn(value, " \n") == strlen(value))
+			return cpuset_inherit(dir, err);
+	}
+	return 0;
+}
+
 static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier *h, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xstrdup(h->dir);
@@ -262,6 +279,8 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 				return -1;
 		} else if (errno != EEXIST) {
 			return husk_err_sys(err, "create cgroup %s", path);
+		} else if (!last && cpuset && cpuset_fill_if_empty(path, err) < 0) {
+			return -1;
 		} else if (!last && cg->default_path) {
 			record_created(cg, path);
 		} else if (last) {
