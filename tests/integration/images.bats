@@ -36,6 +36,8 @@ setup() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/hk.XXXXXX")
 	export HUSK_STORAGE=$TEST_DIR/store
 	RUNROOT=$TEST_DIR/run
+	# these tests must not make husk's bridge or table on the machine's own network
+	HAD_HUSK0=$(ip link show husk0 >/dev/null 2>&1 && echo yes || echo no)
 }
 
 # nothing of a test may stay: no mount of the store, no container state, no snapshot
@@ -49,16 +51,19 @@ teardown() {
 	[ -d "$RUNROOT" ] && for id in $(ls "$RUNROOT"); do "$HUSK" oci --root "$RUNROOT" delete --force "$id" >/dev/null 2>&1; done
 	rm -rf "$TEST_DIR"
 	[ "$leaks" -eq 0 ] || fail "mounts left: $leaks"
+	[ "$HAD_HUSK0" = yes ] || ! ip link show husk0 >/dev/null 2>&1 || fail "husk0 was made on the host's own network"
 }
 
 # husk run's default bridge would be made on this machine's own network: these tests are about
 # images, so their containers have only lo (network.bats plays in namespaces of its own)
 hk() {
-	if [ "$1" = run ]; then
+	local globals=()
+	while [ "${1:-}" = --debug ]; do globals+=("$1"); shift; done
+	if [ "${1:-}" = run ]; then
 		shift
-		"$HUSK" --root "$RUNROOT" run --network none "$@"
+		"$HUSK" --root "$RUNROOT" "${globals[@]}" run --network none "$@"
 	else
-		"$HUSK" --root "$RUNROOT" "$@"
+		"$HUSK" --root "$RUNROOT" "${globals[@]}" "$@"
 	fi
 }
 
@@ -119,11 +124,11 @@ no_containers_left() {
 
 @test "run: -t gives a terminal, -i passes stdin, without -i stdin is empty" {
 	hk image bootstrap busybox >/dev/null
-	run -0 script -qec "$HUSK --root $RUNROOT run --rm -it busybox sh -c 'tty; echo \$TERM'" /dev/null </dev/null
+	run -0 script -qec "$HUSK --root $RUNROOT run --network none --rm -it busybox sh -c 'tty; echo \$TERM'" /dev/null </dev/null
 	[[ $output == *"/dev/pts/0"*xterm* ]] || fail "$output"
-	run -0 sh -c "echo piped | $HUSK --root $RUNROOT run --rm -i busybox cat"
+	run -0 sh -c "echo piped | $HUSK --root $RUNROOT run --network none --rm -i busybox cat"
 	[ "$output" = piped ]
-	run -0 sh -c "echo piped | $HUSK --root $RUNROOT run --rm busybox cat"
+	run -0 sh -c "echo piped | $HUSK --root $RUNROOT run --network none --rm busybox cat"
 	[ "$output" = "" ]
 	run -1 --separate-stderr hk run --rm -t busybox true </dev/null
 	[[ $stderr == *"-t needs a terminal"* ]]
