@@ -10,6 +10,7 @@ setup_file() {
 	command -v podman >/dev/null || apt-get install -y -qq podman >/dev/null 2>&1 || true
 	command -v podman >/dev/null || return 0
 	export PODSTATE=$(mktemp -d /tmp/podman-state.XXXXXX)
+	ls /run/netns 2>/dev/null | sort >"$PODSTATE.netns-before"
 	"$PEERS/podman-import.sh" "$PODSTATE" >/dev/null 2>&1
 }
 
@@ -17,6 +18,15 @@ teardown_file() {
 	[ -n "${PODSTATE:-}" ] || return 0
 	"$PEERS/podman.sh" "$PODSTATE" -- rm -af >/dev/null 2>&1 || true
 	rm -rf "$PODSTATE"
+	# podman makes /run/netns/netns-<uuid> and bind-mounts the namespace on it inside the
+	# private mount namespace it runs in; the podman that removes the container runs in
+	# another one, cannot unmount it there and leaves the empty file on the real /run: the
+	# files these tests made (never a mount point out here) go
+	local f
+	for f in $(ls /run/netns 2>/dev/null | sort | comm -13 "$PODSTATE.netns-before" -); do
+		mountpoint -q "/run/netns/$f" || rm -f "/run/netns/$f"
+	done
+	rm -f "$PODSTATE.netns-before"
 	# conmon makes /libpod_parent/conmon in each hierarchy for itself; empty ones go
 	for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/libpod_parent; do
 		[ -d "$d" ] || continue
