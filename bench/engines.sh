@@ -5,13 +5,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 peers=$here/../shared/peers
+. "$here/bench/lib.sh"
 runs=${1:-20}
 [ -x "$here/build/husk-oci" ] || { echo "bench: make first" >&2; exit 1; }
 for tool in podman containerd crun runc jq bc; do command -v $tool >/dev/null || apt-get install -y -qq $tool >/dev/null; done
 work=$(mktemp -d /tmp/bench-engines.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-"$peers/podman-import.sh" "$work/pod" >/dev/null 2>&1
-"$peers/podman.sh" "$work/pod" -- save --format oci-archive -o "$work/bb.tar" localhost/busybox >/dev/null 2>&1
+podman_busybox "$work"
 cat > "$work/inner.sh" <<INNER
 set -e
 export CONTAINERS_CONF=$work/pod/containers.conf CONTAINERS_STORAGE_CONF=$work/pod/storage.conf
@@ -31,7 +31,6 @@ done
 \$C stop
 INNER
 "$peers/ns.sh" bash "$work/inner.sh" > "$work/times"
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 echo "engine  runtime  median (ms)   runs: $runs, busybox true, alternating"
 for e in podman ctr; do
 	for r in husk crun runc; do
@@ -42,10 +41,4 @@ for e in podman ctr; do
 	eval "h=\$m_${e}_husk c=\$m_${e}_crun u=\$m_${e}_runc"
 	printf '%-7s husk/crun %.2f, husk/runc %.2f\n' "$e" "$(echo "$h / $c" | bc -l)" "$(echo "$h / $u" | bc -l)"
 done
-# what the engines and crun/runc left: empty parents (conmon's libpod_parent, containerd's
-# default namespace, which crun and runc never remove)
-for d in /sys/fs/cgroup/*/libpod_parent /sys/fs/cgroup/*/default; do
-	[ -d "$d" ] || continue
-	for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
-	rmdir "$d" 2>/dev/null
-done; true
+remove_empty_cgroup_parents libpod_parent default

@@ -8,15 +8,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 peers=$here/../shared/peers
+. "$here/bench/lib.sh"
 runs=${1:-15}
 [ -x "$here/build/husk" ] || { echo "bench: make first" >&2; exit 1; }
 for tool in podman crun umoci bc; do command -v $tool >/dev/null || apt-get install -y -qq $tool >/dev/null; done
 work=$(mktemp -d /tmp/bench-images.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-"$peers/podman-import.sh" "$work/pod" >/dev/null 2>&1
-"$peers/podman.sh" "$work/pod" -- save --format oci-archive -o "$work/bb.tar" localhost/busybox >/dev/null 2>&1
+podman_busybox "$work"
 cat > "$work/inner.sh" <<INNER
 set -e
 export CONTAINERS_CONF=$work/pod/containers.conf CONTAINERS_STORAGE_CONF=$work/pod/storage.conf
@@ -69,8 +68,4 @@ echo "unpack 6 layers, 12 000 files, 120 MB (runs: $loads, median ms)"
 printf '  husk image load                %8.1f\n' "$(echo "$h / 1000" | bc -l)"
 printf '  umoci unpack                   %8.1f\n' "$(echo "$u / 1000" | bc -l)"
 printf '  husk/umoci %.2f\n' "$(echo "$h / $u" | bc -l)"
-for d in /sys/fs/cgroup/*/libpod_parent; do
-	[ -d "$d" ] || continue
-	for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
-	rmdir "$d" 2>/dev/null
-done; true
+remove_empty_cgroup_parents libpod_parent

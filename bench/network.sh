@@ -6,15 +6,14 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 peers=$here/../shared/peers
+. "$here/bench/lib.sh"
 runs=${1:-15}
 [ -x "$here/build/husk" ] || { echo "bench: make first" >&2; exit 1; }
 for tool in podman crun bc; do command -v $tool >/dev/null || apt-get install -y -qq $tool >/dev/null; done
 work=$(mktemp -d /tmp/bench-network.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-"$peers/podman-import.sh" "$work/pod" >/dev/null 2>&1
-"$peers/podman.sh" "$work/pod" -- save --format oci-archive -o "$work/bb.tar" localhost/busybox >/dev/null 2>&1
+podman_busybox "$work"
 cat > "$work/inner.sh" <<INNER
 set -e
 export CONTAINERS_CONF=$work/pod/containers.conf CONTAINERS_STORAGE_CONF=$work/pod/storage.conf
@@ -45,8 +44,4 @@ printf '  podman run --runtime crun --network none    %8.1f\n' "$(echo "$pn / 10
 printf '  podman run --runtime crun --network bridge  %8.1f\n' "$(echo "$pb / 1000" | bc -l)"
 printf '  network share: husk %.2f ms, podman %.2f ms, husk/podman %.2f\n' "$(echo "($hb - $hn) / 1000" | bc -l)" \
 	"$(echo "($pb - $pn) / 1000" | bc -l)" "$(echo "($hb - $hn) / ($pb - $pn)" | bc -l)"
-for d in /sys/fs/cgroup/*/libpod_parent; do
-	[ -d "$d" ] || continue
-	for s in "$d"/*/; do [ -d "$s" ] && rmdir "$s" 2>/dev/null; done
-	rmdir "$d" 2>/dev/null
-done; true
+remove_empty_cgroup_parents libpod_parent

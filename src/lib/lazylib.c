@@ -129,30 +129,18 @@ LAZY(LAZY_NFTABLES, int, nft_run_cmd_from_buffer, (struct nft_ctx *a0, const cha
  * pointer or a function pointer, all passed alike in an integer register on LP64 targets */
 _Static_assert(sizeof(long) == sizeof(void *) && sizeof(curl_off_t) == sizeof(void *), "LP64 only");
 
-CURLcode curl_easy_setopt(CURL *curl, CURLoption option, ...)
-{
-	static CURLcode (*real)(CURL *, CURLoption, ...);
-	va_list ap;
-	void *arg;
-
-	if (!real)
-		real = (CURLcode(*)(CURL *, CURLoption, ...))lazy_sym(LAZY_CURL, "curl_easy_setopt");
-	va_start(ap, option);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return real(curl, option, arg);
-}
-
-CURLcode curl_easy_getinfo(CURL *curl, CURLINFO info, ...)
-{
-	static CURLcode (*real)(CURL *, CURLINFO, ...);
-	va_list ap;
-	void *arg;
-
-	if (!real)
-		real = (CURLcode(*)(CURL *, CURLINFO, ...))lazy_sym(LAZY_CURL, "curl_easy_getinfo");
-	va_start(ap, info);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	return real(curl, info, arg);
-}
+#define LAZY_CURL_ONE_ARG(name, kind_type, kind) \
+	CURLcode name(CURL *curl, kind_type kind, ...) \
+	{ \
+		static CURLcode (*real)(CURL *, kind_type, ...); \
+		va_list ap; \
+		void *arg; \
+		if (!real) \
+			real = (CURLcode(*)(CURL *, kind_type, ...))lazy_sym(LAZY_CURL, #name); \
+		va_start(ap, kind); \
+		arg = va_arg(ap, void *); \
+		va_end(ap); \
+		return real(curl, kind, arg); \
+	}
+LAZY_CURL_ONE_ARG(curl_easy_setopt, CURLoption, option)
+LAZY_CURL_ONE_ARG(curl_easy_getinfo, CURLINFO, info)

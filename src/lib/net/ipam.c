@@ -91,7 +91,8 @@ uint32_t husk_ipam_pick(const struct husk_subnet *s, uint32_t gateway, const uin
 	uint32_t *sorted = husk_xcalloc(n + 1, sizeof(uint32_t)), candidate = husk_subnet_first(s);
 	size_t i = 0;
 
-	memcpy(sorted, used, n * sizeof(uint32_t));
+	if (n)
+		memcpy(sorted, used, n * sizeof(uint32_t));
 	qsort(sorted, n, sizeof(uint32_t), cmp_u32);
 	for (; candidate <= husk_subnet_last(s); candidate++) {
 		while (i < n && sorted[i] < candidate)
@@ -360,31 +361,67 @@ static const char *port_name(const struct husk_port *p, char out[40])
 	return out;
 }
 
-int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
-		       const struct husk_lease_owners *owners, struct husk_err *err)
+/* The first of ports that one given twice or held in leases by a container alive (when
+ * owners can tell) conflicts with: an error naming it. */
+static int find_port_conflict(const struct husk_port *ports, size_t n, json_t *leases,
+			      const struct husk_lease_owners *owners, struct husk_err *err)
 {
-	json_t *leases, *value;
 	const char *key;
+	json_t *value;
 	char name[40];
-	int lock, ret = -1;
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
 			if (husk_port_conflicts(&ports[i], &ports[j]))
 				return husk_err_set(err, EADDRINUSE, "host port %s is published twice",
 						    port_name(&ports[i], name));
-	if (open_leases(path, owners, &lock, &leases, err) < 0)
-		return -1;
 	for (size_t i = 0; i < n; i++) {
 		json_object_foreach(leases, key, value) {
 			struct husk_port held;
-			if (husk_port_from_key(key, &held) == 0 && husk_port_conflicts(&ports[i], &held)) {
-				husk_err_set(err, EADDRINUSE, "host port %s is already published by container %.12s",
-					     port_name(&ports[i], name), json_string_value(value));
-				goto out;
-			}
+			if (!json_is_string(value) || husk_port_from_key(key, &held) < 0 || !husk_port_conflicts(&ports[i], &held))
+				continue;
+			if (owners && owners->alive && !owners->alive(json_string_value(value), owners->arg))
+				continue;
+			return husk_err_set(err, EADDRINUSE, "host port %s is already published by container %.12s",
+					    port_name(&ports[i], name), json_string_value(value));
 		}
 	}
+	return 0;
+}
+
+int husk_ports_check(const char *path, const struct husk_port *ports, size_t n, const struct husk_lease_owners *owners,
+		     struct husk_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct husk_err e = {0};
+	json_t *root;
+	int ret;
+
+	if (n == 0)
+		return 0;
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, &e) < 0) {
+		if (e.errnum != ENOENT)
+			return husk_err_copy(err, &e);
+		text = husk_xstrdup("{\"leases\": {}}");
+	}
+	root = json_loads(text, 0, NULL);
+	ret = find_port_conflict(ports, n, json_object_get(root, "leases"), owners, err);
+	json_decref(root);
+	return ret;
+}
+
+int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
+		       const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	json_t *leases;
+	char name[40];
+	int lock, ret = -1;
+
+	if (open_leases(path, owners, &lock, &leases, err) < 0)
+		return -1;
+	/* the dead are gone from leases already: every holder left is alive */
+	if (find_port_conflict(ports, n, leases, NULL, err) < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		husk_port_key(&ports[i], name);
 		json_object_set_new(leases, name, json_string(id));

@@ -61,6 +61,11 @@ void husk_port_key(const struct husk_port *p, char out[40]);
 int husk_port_from_key(const char *key, struct husk_port *p);
 /* Whether a and b want the same host port (same protocol and port, and an address in common). */
 bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b);
+/* Whether n ports are free, read without the lock (a check before anything is made; the
+ * reservation is what counts): a port given twice, or held by a container owners says is
+ * alive, is an error naming it. */
+int husk_ports_check(const char *path, const struct husk_port *ports, size_t n, const struct husk_lease_owners *owners,
+		     struct husk_err *err);
 /* Lease the host side of n ports to id, all or none: a port another live container holds, or
  * one given twice, is an error naming it. */
 int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,

@@ -149,15 +149,28 @@ static char *element_key(const struct husk_port *p)
 	return husk_xasprintf("ports_ip { %s . %s . %u", ip, proto, p->host_port);
 }
 
-int husk_nat_port_add(const struct husk_port *p, uint32_t addr, const char *id, struct husk_err *err)
+int husk_nat_ports_add(const struct husk_port *ports, size_t n, uint32_t addr, const char *id, struct husk_err *err)
 {
-	_cleanup_free_ char *key = element_key(p);
+	size_t len = 0, cap = 256;
+	_cleanup_free_ char *cmd = husk_xmalloc(cap);
 	char to[16];
 
+	/* one transaction: one libnftables context and one kernel commit for all the ports */
 	husk_ipv4_format(addr, to);
-	_cleanup_free_ char *cmd = husk_xasprintf("add element ip " HUSK_NAT_TABLE " %s comment \"%.64s\" : %s . %u }", key,
-						  safe_name(id) ? id : "", to, p->container_port);
-	return run(cmd, false, NULL, err, "publish port");
+	cmd[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *key = element_key(&ports[i]);
+		_cleanup_free_ char *line = husk_xasprintf("add element ip " HUSK_NAT_TABLE " %s comment \"%.64s\" : %s . %u }\n",
+							   key, safe_name(id) ? id : "", to, ports[i].container_port);
+		size_t l = strlen(line);
+		if (len + l + 1 > cap) {
+			cap = 2 * (len + l + 1);
+			cmd = husk_xrealloc(cmd, cap);
+		}
+		memcpy(cmd + len, line, l + 1);
+		len += l;
+	}
+	return n ? run(cmd, false, NULL, err, "publish ports") : 0;
 }
 
 int husk_nat_port_remove(const struct husk_port *p, struct husk_err *err)

@@ -5,6 +5,7 @@
 #define HUSK_NAT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../error.h"
@@ -21,9 +22,10 @@ int husk_nat_table_remove(struct husk_err *err);
  * from its bridge to another husk bridge. Removed by the comment "husk network NAME". */
 int husk_nat_network_add(const char *name, const char *bridge, const struct husk_subnet *subnet, struct husk_err *err);
 int husk_nat_network_remove(const char *name, struct husk_err *err);
-/* A published port: traffic to host_ip (0: any local address) port host_port goes to
- * addr:port. remove ignores a port that is not there. */
-int husk_nat_port_add(const struct husk_port *p, uint32_t addr, const char *id, struct husk_err *err);
+/* Published ports: traffic to host_ip (0: any local address) port host_port goes to
+ * addr:container_port; all n in one transaction. remove (one port) ignores a port that is
+ * not there. */
+int husk_nat_ports_add(const struct husk_port *ports, size_t n, uint32_t addr, const char *id, struct husk_err *err);
 int husk_nat_port_remove(const struct husk_port *p, struct husk_err *err);
 
 #endif

@@ -483,47 +483,11 @@ static int release_ports(const char *storage, const char *id, struct husk_err *e
 	return husk_ipam_release(ports, id, &undo, err);
 }
 
-struct port_check {
-	const struct husk_port *ports;
-	size_t n;
-	const struct husk_lease_owners *owners;
-	struct husk_err *err;
-};
-
-static void check_port(const char *key, const char *id, void *arg)
-{
-	struct port_check *pc = arg;
-	struct husk_port held;
-	char ip[16];
-
-	if (pc->err->msg[0] || husk_port_from_key(key, &held) < 0)
-		return;
-	for (size_t i = 0; i < pc->n; i++) {
-		if (!husk_port_conflicts(&pc->ports[i], &held))
-			continue;
-		if (pc->owners && pc->owners->alive && !pc->owners->alive(id, pc->owners->arg))
-			continue;
-		husk_ipv4_format(pc->ports[i].host_ip, ip);
-		husk_err_set(pc->err, EADDRINUSE, "host port %s%s%u/%s is already published by container %.12s",
-			     pc->ports[i].host_ip ? ip : "", pc->ports[i].host_ip ? ":" : "", pc->ports[i].host_port,
-			     pc->ports[i].proto == IPPROTO_UDP ? "udp" : "tcp", id);
-		return;
-	}
-}
-
 int husk_network_ports_check(const char *storage, const struct husk_port *ports, size_t n_ports,
 			     const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xasprintf("%s/networks/ports.json", storage);
-	struct port_check pc = {ports, n_ports, owners, err};
-
-	for (size_t i = 0; i < n_ports; i++)
-		for (size_t j = 0; j < i; j++)
-			if (husk_port_conflicts(&ports[i], &ports[j]))
-				return husk_err_set(err, EADDRINUSE, "host port %u is published twice", ports[i].host_port);
-	if (husk_ipam_list(path, check_port, &pc, err) < 0)
-		return -1;
-	return err->msg[0] ? -1 : 0;
+	return husk_ports_check(path, ports, n_ports, owners, err);
 }
 
 int husk_network_attach(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
@@ -537,7 +501,6 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 	struct husk_nl host = {0}, inside = {0};
 	struct husk_link bridge, eth0;
 	char veth[16];
-	size_t i = 0;
 
 	husk_network_veth_name(id, veth);
 
@@ -551,9 +514,8 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 		goto fail;
 	if (n_ports && husk_ports_reserve(ports_path, ports, n_ports, id, &port_leases, err) < 0)
 		goto fail;
-	for (i = 0; i < n_ports; i++)
-		if (husk_nat_port_add(&ports[i], *addr, id, err) < 0)
-			goto fail;
+	if (husk_nat_ports_add(ports, n_ports, *addr, id, err) < 0)
+		goto fail;
 	if (husk_nl_veth_add(&host, veth, bridge.index, "eth0", netns_fd, bridge.mtu, err) < 0)
 		goto fail;
 	if (husk_nl_open_in(&inside, netns_fd, err) < 0 || husk_nl_link_up(&inside, LOOPBACK_INDEX, err) < 0 ||
@@ -664,18 +626,12 @@ out:
 	return ret;
 }
 
-static int list_one(const char *name, void *arg)
-{
-	struct network_set *set = arg;
-	return collect_network(name, set);
-}
-
 int husk_network_list(const char *storage, json_t **out, struct husk_err *err)
 {
 	struct network_set set = {.storage = storage};
 
 	*out = json_array();
-	if (each_network(storage, list_one, &set, err) < 0) {
+	if (each_network(storage, collect_network, &set, err) < 0) {
 		json_decref(*out);
 		return -1;
 	}
@@ -691,26 +647,22 @@ int husk_network_list(const char *storage, json_t **out, struct husk_err *err)
 	return 0;
 }
 
-struct veth_sweep {
-	json_t *live;                /* ids of containers holding a lease */
-	struct husk_nl *nl;
-	int removed;
-};
-
+/* live: {id: address} of containers holding a lease; hk* links none of them accounts for
+ * are added to it as {name: null} */
 static void sweep_veth(const char *name, unsigned index, void *arg)
 {
-	struct veth_sweep *vs = arg;
+	json_t *live = arg;
 	const char *id;
 	json_t *v;
 	(void)index;
 
 	if (strlen(name) != 15 || strncmp(name, "hk", 2) != 0 || strspn(name + 2, "0123456789abcdef") != 13)
 		return;
-	json_object_foreach(vs->live, id, v)
+	json_object_foreach(live, id, v)
 		if (strncmp(id, name + 2, 13) == 0)
 			return;
 	/* deleting while the dump is read would confuse it: remember, delete after */
-	json_object_set_new(vs->live, name, json_null());
+	json_object_set_new(live, name, json_null());
 }
 
 int husk_network_prune(const char *storage, const struct husk_lease_owners *owners, json_t **removed,
@@ -746,8 +698,7 @@ int husk_network_prune(const char *storage, const struct husk_lease_owners *owne
 			json_array_append_new(*removed, json_string(set.v[i].name));
 		json_decref(l.containers);
 	}
-	struct veth_sweep vs = {live, &nl, 0};
-	if (husk_nl_links(&nl, sweep_veth, &vs, err) < 0)
+	if (husk_nl_links(&nl, sweep_veth, live, err) < 0)
 		goto out;
 	json_object_foreach_safe(live, tmp, key, value)
 		if (json_is_null(value) && husk_nl_link_del(&nl, key, err) < 0)
