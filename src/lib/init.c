@@ -22,6 +22,7 @@
 #include "hooks.h"
 #include "lsm.h"
 #include "procattr.h"
+#include "procfs.h"
 #include "rootfs.h"
 #include "sync.h"
 #include "terminal.h"
@@ -153,7 +154,7 @@ static int set_oom_score_adj(const struct husk_process *p, struct husk_err *err)
 	if (!p->has_oom_score_adj)
 		return 0;
 	snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-	if (husk_write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, strlen(buf), err) < 0)
+	if (husk_procfs_write_self("self/oom_score_adj", buf, strlen(buf), err) < 0)
 		return husk_err_wrap(err, "oomScoreAdj %d", p->oom_score_adj);
 	return 0;
 }
@@ -280,6 +281,8 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		return -1;
 	close(ropts.devnull_tree);
 	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
+		return -1;
+	if (husk_rootfs_seal(spec, err) < 0)
 		return -1;
 	return husk_process_prepare(spec, p, ctx->seccomp, program, notify_fd, dmz_fd, err);
 }

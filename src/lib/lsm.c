@@ -6,6 +6,7 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
+#include "procfs.h"
 #include "util.h"
 
 static const char *const lsm_names[] = {[HUSK_LSM_APPARMOR] = "apparmor", [HUSK_LSM_SELINUX] = "selinux"};
@@ -66,20 +67,24 @@ int husk_lsm_check(const struct husk_spec *spec, struct husk_err *err)
 
 static int write_attr(enum husk_lsm lsm, const char *label, struct husk_err *err)
 {
-	_cleanup_close_ int dir = open("/proc/thread-self/attr", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_free_ char *text = NULL;
-	struct statfs sfs;
+	_cleanup_close_ int proc = husk_procfs_open_root(AT_FDCWD, "/proc", err);
+	_cleanup_free_ char *text = NULL, *path = NULL;
 	const char *file;
 
-	if (dir < 0)
-		return husk_err_sys(err, "open /proc/thread-self/attr");
-	/* the label goes where procfs says, nowhere else */
-	if (fstatfs(dir, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-		return husk_err_set(err, EINVAL, "/proc/thread-self/attr is not on procfs");
+	if (proc < 0)
+		return husk_err_wrap(err, "label the container's process %s", label);
 	husk_lsm_exec_attr(lsm, label, &file, &text);
-	if (lsm == HUSK_LSM_APPARMOR && faccessat(dir, file, F_OK, 0) < 0)
-		file = "exec";
-	if (husk_write_file_at(dir, file, text, strlen(text), err) < 0)
+	path = husk_xasprintf("thread-self/attr/%s", file);
+	/* AppArmor before 5.8 has only the shared attr/exec */
+	if (lsm == HUSK_LSM_APPARMOR) {
+		_cleanup_close_ int probe = husk_procfs_open(proc, path, O_PATH, NULL);
+		if (probe < 0 && errno == ENOENT) {
+			free(path);
+			path = husk_xstrdup("thread-self/attr/exec");
+		}
+	}
+	/* the label goes where procfs says, nowhere else: no symlink, no mount on the way */
+	if (husk_procfs_write(proc, path, text, strlen(text), err) < 0)
 		return husk_err_wrap(err, "label the container's process %s", label);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <linux/nsfs.h>
 
+#include "procfs.h"
 #include "tables.h"
 #include "util.h"
 
@@ -98,7 +99,7 @@ int husk_ns_write_time_offsets(const struct husk_spec *spec, struct husk_err *er
 	/* one line per write: the kernel parses a single offset per write() */
 	for (char *line = text, *nl; *line; line = nl + 1) {
 		nl = strchr(line, '\n');
-		if (husk_write_file_at(AT_FDCWD, "/proc/self/timens_offsets", line, (size_t)(nl - line + 1), err) < 0)
+		if (husk_procfs_write_self("self/timens_offsets", line, (size_t)(nl - line + 1), err) < 0)
 			return husk_err_wrap(err, "time namespace offsets");
 	}
 	return 0;

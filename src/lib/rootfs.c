@@ -17,6 +17,7 @@
 #include <linux/openat2.h>
 
 #include "lsm.h"
+#include "procfs.h"
 #include "util.h"
 
 #define FD_PATH_MAX 32
@@ -285,6 +286,102 @@ static int no_symlinks_on_the_way(int rootfd, const char *path, struct husk_err 
 	return 0; /* missing: created as directories below, no symlink involved */
 }
 
+/* The files under /proc that may be mounted over: those lxcfs replaces with per-container
+ * figures, and two that checkpoint/restore and FIPS-mode set-ups bind. Sorted (bsearch). */
+static const char *const proc_mount_allowed[] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/loadavg", "/proc/meminfo", "/proc/slabinfo",
+	"/proc/stat", "/proc/swaps", "/proc/sys/crypto/fips_enabled", "/proc/sys/kernel/ns_last_pid",
+	"/proc/uptime",
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* path with "//", "/./" and "/x/.." folded the way the kernel walks them (".." stops at "/") */
+static char *clean_path(const char *path)
+{
+	char *out = husk_xmalloc(strlen(path) + 2);
+	size_t n = 0;
+
+	for (const char *p = path; *p;) {
+		size_t len;
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 0)
+			break;
+		if (len == 1 && p[0] == '.') {
+			/* nothing */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			if (n > 0)
+				n--;
+		} else {
+			out[n++] = '/';
+			memcpy(out + n, p, len);
+			n += len;
+		}
+		p += len;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	return out;
+}
+
+/* procfs is where husk writes sysctls and LSM labels, and where the kernel reads security
+ * settings: a mount over a part of it would take those writes (CVE-2025-52881). Refused are
+ * destinations inside /proc other than the allowed files, anything but procfs on /proc itself,
+ * and any destination that turns out to lie on procfs once resolved (a symlink in the root or
+ * in a volume pointing into /proc). dest is the resolved target. */
+static int check_proc_destination(int rootfd, const struct husk_mount *m, int dest, struct husk_err *err)
+{
+	_cleanup_free_ char *path = clean_path(m->destination);
+	bool bind = m->flags & MS_BIND, allowed = false;
+	struct statfs sfs;
+
+	if (strcmp(path, "/proc") == 0) {
+		struct statfs src;
+		if (!bind && strcmp(m->type, "proc") == 0)
+			return 0;
+		if (bind && statfs(m->source, &src) == 0 && src.f_type == PROC_SUPER_MAGIC)
+			return 0;
+		return husk_err_set(err, EPERM, "mount on %s: only a procfs may be mounted on /proc", m->destination);
+	}
+	if (strncmp(path, "/proc/", 6) == 0) {
+		const char *key = path;
+		if (!bsearch(&key, proc_mount_allowed, ARRAY_SIZE(proc_mount_allowed), sizeof(char *), cmp_str))
+			return husk_err_set(err, EPERM,
+					    "mount on %s: inside /proc, where husk and the kernel keep security settings "
+					    "(only the files lxcfs provides may be mounted over, e.g. /proc/meminfo)",
+					    m->destination);
+		allowed = true;
+	}
+	if (fstatfs(dest, &sfs) < 0)
+		return husk_err_sys(err, "statfs the mount target %s", m->destination);
+	if (sfs.f_type != PROC_SUPER_MAGIC)
+		return 0;
+	if (allowed) {
+		/* the allowed name itself, not another procfs file a symlink led to */
+		struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+				       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+		_cleanup_close_ int direct = (int)syscall(SYS_openat2, rootfd, path + 1, &how, sizeof(how));
+		struct stat a, b;
+		if (direct >= 0 && fstat(direct, &a) == 0 && fstat(dest, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return 0;
+	}
+	if (!bind && strcmp(m->type, "proc") == 0 && strcmp(path, "/proc") == 0)
+		return 0;
+	return husk_err_set(err, EPERM,
+			    "mount on %s: the target resolves into the container's /proc (a symlink on the way?): "
+			    "refused, as a mount there could take the writes of sysctls and labels",
+			    m->destination);
+}
+
 static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_rootfs_opts *opts, struct husk_err *err)
 {
 	bool bind = m->flags & MS_BIND;
@@ -306,7 +403,7 @@ static int do_mount(int rootfd, const struct husk_mount *m, const struct husk_ro
 	    no_symlinks_on_the_way(rootfd, m->destination, err) < 0)
 		return -1;
 	dest = husk_mkpath_in_root(rootfd, m->destination, as_file, err);
-	if (dest < 0)
+	if (dest < 0 || check_proc_destination(rootfd, m, dest, err) < 0)
 		return -1;
 	if (bind) {
 		if (mount_at_fd(m->source, dest, NULL, MS_BIND | (m->flags & MS_REC), NULL, m->destination, err) < 0)
@@ -531,16 +628,12 @@ int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *o
 static int write_sysctl(int procfd, const char *key, const char *value, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xasprintf("sys/%s", key);
-	_cleanup_close_ int fd = -1;
 
 	for (char *p = path + 4; *p; p++)
 		if (*p == '.')
 			*p = '/';
-	fd = husk_open_in_root(procfd, path, O_WRONLY, err);
-	if (fd < 0)
-		return husk_err_wrap(err, "sysctl %s", key);
-	if (husk_write_all(fd, value, strlen(value)) < 0)
-		return husk_err_sys(err, "sysctl %s=%s", key, value);
+	if (husk_procfs_write(procfd, path, value, strlen(value), err) < 0)
+		return husk_err_wrap(err, "sysctl %s=%s", key, value);
 	return 0;
 }
 
@@ -614,12 +707,9 @@ int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_op
 	if (apply_propagation(rootfd, spec, err) < 0)
 		return -1;
 	if (spec->n_sysctl) {
-		_cleanup_close_ int procfd = husk_open_in_root(rootfd, "/proc", O_PATH | O_DIRECTORY, err);
-		struct statfs sfs;
+		_cleanup_close_ int procfd = husk_procfs_open_root(rootfd, "/proc", err);
 		if (procfd < 0)
-			return husk_err_wrap(err, "sysctl needs /proc");
-		if (fstatfs(procfd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)
-			return husk_err_set(err, EINVAL, "sysctl: /proc in the container is not procfs");
+			return husk_err_wrap(err, "linux.sysctl needs the container's procfs at /proc");
 		for (size_t i = 0; i < spec->n_sysctl; i++)
 			if (write_sysctl(procfd, spec->sysctl_keys[i], spec->sysctl_values[i], err) < 0)
 				return -1;
@@ -633,10 +723,17 @@ int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_op
 			if (mask_path(rootfd, spec->masked_paths[i], opts->devnull_tree, &first_mask, err) < 0)
 				return -1;
 	}
-	if (spec->root_readonly) {
-		_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (root < 0 || remount_bind(root, MS_RDONLY, "/ read-only", err) < 0)
-			return husk_err_wrap(err, "root.readonly");
-	}
+	return 0;
+}
+
+int husk_rootfs_seal(const struct husk_spec *spec, struct husk_err *err)
+{
+	_cleanup_close_ int root = -1;
+
+	if (!spec->root_readonly)
+		return 0;
+	root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0 || remount_bind(root, MS_RDONLY, "/ read-only", err) < 0)
+		return husk_err_wrap(err, "root.readonly");
 	return 0;
 }

@@ -23,8 +23,11 @@ struct husk_rootfs_opts {
 
 /* Everything up to and including the switch to the new root. */
 int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *opts, struct husk_err *err);
-/* After the switch: sysctl, masked and read-only paths, a read-only root. */
+/* After the switch: sysctl, masked and read-only paths. */
 int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_opts *opts, struct husk_err *err);
+/* Last: root.readonly. After the console, which may have to create /dev/console in the root
+ * itself (a config without a /dev tmpfs). */
+int husk_rootfs_seal(const struct husk_spec *spec, struct husk_err *err);
 
 /* Open path inside the directory rootfd as if rootfd were "/": symlinks and ".." cannot leave it.
  * flags are open flags (O_PATH, O_DIRECTORY, ...). */

@@ -123,6 +123,53 @@ teardown() {
 	[[ "$output" == *"character special file 1:3"* ]]
 }
 
+@test "CVE-2025-52881: a symlink planted in a volume cannot turn a mount into a cover for a /proc file" {
+	# what one container can leave in a volume for the next: a link into /proc
+	mkdir -p "$TEST_DIR/vol"
+	ln -s /proc/sys/kernel/shm_rmid_forced "$TEST_DIR/vol/dst"
+	echo ORIGINAL > "$TEST_DIR/hostfile"
+	update_config --arg v "$TEST_DIR/vol" --arg h "$TEST_DIR/hostfile" '.linux.sysctl = {"kernel.shm_rmid_forced": "1"}
+		| .mounts += [{"destination": "/data", "type": "bind", "source": $v, "options": ["rbind"]},
+			      {"destination": "/data/dst", "type": "bind", "source": $h, "options": ["bind"]}]'
+	set_cmd 'cat /proc/sys/kernel/shm_rmid_forced'
+	run_husk run c1
+	[ "$status" -eq 1 ] || fail "the mount was made: $output"
+	[[ "$stderr" == *"mount on /data/dst: the target resolves into the container's /proc"* ]] || fail "$stderr"
+	[ "$(cat "$TEST_DIR/hostfile")" = ORIGINAL ] || fail "the sysctl landed in the host's file"
+	[ ! -e "$STATE/c1" ]
+	# without the cover the same config runs, and the sysctl reaches the container's procfs
+	update_config '.mounts |= map(select(.destination != "/data/dst"))'
+	run husk run c2
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ] || fail "$output"
+}
+
+@test "mounts inside /proc are refused, except over the files lxcfs replaces" {
+	mkdir -p "$TEST_DIR/somedir"
+	for m in '{"destination": "/proc/sys", "type": "bind", "source": "DIR", "options": ["rbind"]}' \
+		 '{"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"}' \
+		 '{"destination": "/proc/self/attr", "type": "tmpfs", "source": "tmpfs"}' \
+		 '{"destination": "/proc/thread-self/attr/exec", "type": "bind", "source": "/etc/hostname", "options": ["bind"]}' \
+		 '{"destination": "//proc/./sys/../sys/kernel", "type": "tmpfs", "source": "tmpfs"}' \
+		 '{"destination": "/proc", "type": "bind", "source": "DIR", "options": ["rbind"]}' \
+		 '{"destination": "/proc", "type": "tmpfs", "source": "tmpfs"}'; do
+		m=${m/DIR/$TEST_DIR/somedir}
+		update_config --argjson m "$m" '.mounts += [$m]'
+		run_husk run c1
+		[ "$status" -eq 1 ] || fail "accepted: $m: $output"
+		[[ "$stderr" == *"mount on "*"/proc"* ]] || fail "$m: $stderr"
+		[ ! -e "$STATE/c1" ]
+		update_config '.mounts |= .[:-1]'
+	done
+	# lxcfs's way: a file of its own over /proc/meminfo (and /proc itself may get another procfs)
+	echo "MemTotal: 42 kB" > "$TEST_DIR/meminfo"
+	update_config --arg f "$TEST_DIR/meminfo" '.mounts += [{"destination": "/proc/meminfo", "type": "bind", "source": $f, "options": ["bind", "ro"]}]'
+	set_cmd 'head -1 /proc/meminfo'
+	run husk run c2
+	[ "$status" -eq 0 ]
+	[ "$output" = "MemTotal: 42 kB" ] || fail "$output"
+}
+
 @test "CVE-2025-52565: /dev/console is never reached through a symlink in the root" {
 	update_config '.mounts |= map(select(.destination != "/dev")) | .process.terminal = true'
 	ln -sf "$CANARY/file" "$BUNDLE/rootfs/dev/console"

@@ -232,6 +232,23 @@ load helpers
 	husk delete c1
 }
 
+@test "terminal with no /dev tmpfs and a read-only root: /dev/console is made before the root is sealed" {
+	update_config '.process.terminal = true | .root.readonly = true | .mounts |= map(select(.destination != "/dev"))'
+	set_cmd 'stat -c "%F %t:%T" /dev/console; touch /probe 2>&1 || echo root-is-ro'
+	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/console.sock" > "$TEST_DIR/console.out" &
+	receiver=$!
+	for i in $(seq 100); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.02; done
+	husk create --console-socket "$TEST_DIR/console.sock" c1
+	husk start c1
+	wait_stopped c1
+	wait $receiver || true
+	out=$(tr -d '\r' < "$TEST_DIR/console.out")
+	# a pty slave is a character device of major 136..143 (88..8f in stat's hex)
+	[[ "$out" == *"character special file 8"[8-9a-f]":"* ]] || fail "$out"
+	[[ "$out" == *root-is-ro* ]] || fail "$out"
+	husk delete c1
+}
+
 @test "create with terminal: true needs --console-socket, and nothing is created without one" {
 	update_config '.process.terminal = true'
 	run_husk create c1
