@@ -13,7 +13,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
 	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry
 
-LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c)
+LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c src/lib/engine/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/dmz-blob.o
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
@@ -22,7 +22,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 
 all: $(BUILD)/husk $(BUILD)/husk-oci
 
-$(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/cmd/*.h)
+$(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h src/cmd/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -53,10 +53,10 @@ deps:
 
 # unit tests: cmocka, the parser ones also under AddressSanitizer and UBSan
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h) $(BUILD)/dmz-blob.o
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
-$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h) $(BUILD)/dmz-blob.o
+$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h) $(BUILD)/dmz-blob.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
 

@@ -77,8 +77,5 @@ int husk_cmd_pull(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv);
-/* Lease owners' liveness for networks: the container's state under g->root says it is not
- * stopped (arg is the husk_globals). */
-bool husk_cmd_container_alive(const char *id, void *arg);
 
 #endif

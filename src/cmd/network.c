@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "../lib/engine/engine.h"
 #include "../lib/net/network.h"
 #include "../lib/util.h"
 
@@ -112,7 +113,7 @@ static int network_inspect(struct husk_globals *g, int argc, char **argv)
 
 static int network_rm(struct husk_globals *g, int argc, char **argv)
 {
-	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
+	struct husk_lease_owners owners = {.alive = husk_engine_container_alive, .arg = (void *)g->root};
 	struct husk_err err = {0};
 	int ret = 0;
 
@@ -131,7 +132,7 @@ static int network_rm(struct husk_globals *g, int argc, char **argv)
 
 static int network_prune(struct husk_globals *g, int argc, char **argv)
 {
-	struct husk_lease_owners owners = {.alive = husk_cmd_container_alive, .arg = g};
+	struct husk_lease_owners owners = {.alive = husk_engine_container_alive, .arg = (void *)g->root};
 	struct husk_err err = {0};
 	json_t *removed, *name;
 	size_t i;

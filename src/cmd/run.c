@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "../lib/container.h"
+#include "../lib/run.h"
 #include "../lib/terminal.h"
 #include "../lib/util.h"
 
@@ -89,20 +90,11 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	o.relay_terminal = o.console_socket == NULL;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
 	husk_cmd_block_forwarded(&set, &old);
-	if (husk_container_create(&o, &c, &err) < 0)
-		return husk_cmd_fail(g, &err);
-	int started = husk_container_start_created(&c, &err);
-	if (started == 1) {
-		husk_cmd_warn(g, &err);
-		husk_err_clear(&err);
-	} else if (started < 0) {
-		close(c.lock_fd);
-		husk_cmd_fail(g, &err);
-		husk_err_clear(&err);
-		husk_container_delete(o.root, o.id, true, &err);
-		return 1;
+	switch (husk_container_run(&o, &c, NULL, NULL, &err)) {
+	case 0: break;
+	case 1: husk_cmd_warn(g, &err); husk_err_clear(&err); break;
+	default: sigprocmask(SIG_SETMASK, &old, NULL); return husk_cmd_fail(g, &err);
 	}
-	close(c.lock_fd);
 	status = husk_cmd_wait(c.pid, c.terminal_fd, &set, &err);
 	close(c.sync_fd);
 	if (!keep) {

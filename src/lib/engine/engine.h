@@ -1,0 +1,62 @@
+/* The engine: containers made from images (husk run), over the runtime library. The sequence
+ * for one container lives here, so that the foreground command and a detached container's
+ * monitor run the same code: check, prepare (snapshot, /etc files, config), create, join the
+ * network, start; and after it exits, the network released, the runtime state deleted, the
+ * snapshot removed with --rm. Whatever a step made is recorded in struct husk_engine_run, and
+ * husk_engine_run_undo takes back exactly that. See docs/ARCHITECTURE.md. */
+#ifndef HUSK_ENGINE_H
+#define HUSK_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../container.h"
+#include "../image/runconfig.h"
+#include "../net/network.h"
+
+enum husk_net_mode { HUSK_NET_BRIDGE, HUSK_NET_NONE, HUSK_NET_HOST };
+
+struct husk_engine {
+	const char *root;            /* runtime state (husk --root) */
+	const char *storage;         /* the image store (husk --storage, HUSK_STORAGE) */
+};
+
+struct husk_engine_run {
+	/* what to run */
+	struct husk_run_opts ro;     /* image, command, env, ...; hostname defaulted by check */
+	const char *network;         /* "bridge" (or NULL), "none", "host" or a network's name */
+	const struct husk_port *ports;
+	size_t n_ports;
+	/* what check and create found and made */
+	char id[65];
+	enum husk_net_mode mode;
+	struct husk_network net;
+	char *note;                  /* the default network was made on an unusual subnet: why */
+	uint32_t addr;               /* the leased address, on a bridge network */
+	int rootfd;                  /* prepared: the snapshot as a detached mount, or -1 */
+	struct husk_container c;     /* the created container: pid, sync and terminal fds */
+	bool snapshot_made, created, attached;
+};
+
+/* Lease owners (husk_lease_owners.alive) for networks: the container's runtime state under
+ * root (the arg, a const char *) exists and is not stopped. */
+bool husk_engine_container_alive(const char *id, void *root);
+
+/* First, on a zeroed r: everything that can be refused before anything is made: the network exists (the default
+ * one is written on first use), ports parse and are free, -p only on a bridge. */
+int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
+/* A new id, the snapshot (mounted: r->rootfd) and its config.json; on -1 nothing is left. */
+int husk_engine_run_prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
+/* The container created on the snapshot, joined to its network, then started. 0, or 1 with
+ * err set when only a poststart hook failed; on -1 everything made is undone. The caller waits
+ * for r->c.pid and calls husk_engine_run_finish. */
+int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
+/* After the container exited: its ports and address released, its runtime state deleted,
+ * and with remove its snapshot. Goes on past errors; the first is reported. */
+int husk_engine_run_finish(const struct husk_engine *e, struct husk_engine_run *r, bool remove, struct husk_err *err);
+void husk_engine_run_free(struct husk_engine_run *r);
+
+/* husk rm ID: a stopped (or never started) container's runtime state and snapshot. */
+int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err);
+
+#endif

@@ -1,0 +1,286 @@
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "../image/image.h"
+#include "../image/snapshot.h"
+#include "../image/store.h"
+#include "../run.h"
+#include "../util.h"
+
+static const char hosts_head[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
+
+bool husk_engine_container_alive(const char *id, void *root)
+{
+	struct husk_err err = {0};
+	json_t *state = NULL;
+	bool alive;
+
+	if (husk_container_state(root, id, &state, &err) < 0)
+		/* only "no such container" lets a lease go; an unreadable state keeps it */
+		return err.errnum != ENOENT;
+	alive = strcmp(json_string_value(json_object_get(state, "status")), "stopped") != 0;
+	json_decref(state);
+	return alive;
+}
+
+static struct husk_lease_owners lease_owners(const struct husk_engine *e)
+{
+	return (struct husk_lease_owners){.alive = husk_engine_container_alive, .arg = (void *)e->root};
+}
+
+int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
+{
+	struct husk_lease_owners owners = lease_owners(e);
+	const char *network = r->network ? r->network : "bridge";
+	static struct utsname uts;
+
+	r->rootfd = r->c.sync_fd = r->c.lock_fd = r->c.terminal_fd = -1;
+	if (strcmp(network, "none") == 0) {
+		r->mode = HUSK_NET_NONE;
+	} else if (strcmp(network, "host") == 0) {
+		r->mode = HUSK_NET_HOST;
+	} else {
+		r->mode = HUSK_NET_BRIDGE;
+		if (strcmp(network, "bridge") == 0)
+			network = HUSK_NETWORK_DEFAULT;
+		if (husk_network_get(e->storage, network, &r->net, &r->note, err) < 0)
+			return -1;
+	}
+	if (r->n_ports && r->mode != HUSK_NET_BRIDGE)
+		return husk_err_set(err, 0, "-p publishes ports on a bridge network, not with --network %s", network);
+	if (husk_network_ports_check(e->storage, r->ports, r->n_ports, &owners, err) < 0)
+		return -1;
+	r->ro.host_network = r->mode == HUSK_NET_HOST;
+	/* as docker: on the host's network the container has the host's name */
+	if (r->mode == HUSK_NET_HOST && !r->ro.hostname && uname(&uts) == 0)
+		r->ro.hostname = uts.nodename;
+	return 0;
+}
+
+/* /etc/hosts and /etc/resolv.conf for the container, in its directory: the host's own with
+ * --network host, otherwise localhost (the address is added once it is leased) and the host's
+ * resolvers minus loopback ones, which cannot be reached from another network namespace. */
+static int write_net_files(const char *dir, enum husk_net_mode mode, char **hosts, char **resolv, struct husk_err *err)
+{
+	_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL, *text = NULL;
+
+	*hosts = husk_xasprintf("%s/hosts", dir);
+	*resolv = husk_xasprintf("%s/resolv.conf", dir);
+	if (husk_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
+		host_resolv = husk_xstrdup("");
+	text = husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
+	if (husk_write_file_atomic(*resolv, text, strlen(text), 0644, err) < 0)
+		return -1;
+	if (mode != HUSK_NET_HOST || husk_read_file_at(AT_FDCWD, "/etc/hosts", &host_hosts, NULL, NULL) < 0) {
+		free(host_hosts);
+		host_hosts = husk_xstrdup(hosts_head);
+	}
+	return husk_write_file_atomic(*hosts, host_hosts, strlen(host_hosts), 0644, err);
+}
+
+static void new_container_id(char id[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char raw[32];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw)) {
+		/* only before the entropy pool is ready: still unique enough for a name */
+		for (size_t i = 0; i < sizeof(raw); i++)
+			raw[i] = (unsigned char)(husk_now_ns() >> (i % 8));
+	}
+	for (size_t i = 0; i < sizeof(raw); i++) {
+		id[2 * i] = hex[raw[i] >> 4];
+		id[2 * i + 1] = hex[raw[i] & 15];
+	}
+	id[64] = '\0';
+}
+
+static void remove_snapshot(const struct husk_engine *e, const char *id, struct husk_err *err)
+{
+	struct husk_store s;
+
+	if (husk_store_open(&s, e->storage, false, err) == 0) {
+		husk_snapshot_remove(&s, id, err);
+		husk_store_close(&s);
+	}
+}
+
+/* The image, a snapshot of it and the config: everything up to the container itself. The
+ * store's lock is held only for this, so a long-running container never blocks `image rm`
+ * (the snapshot's image file keeps its layers). Returns the snapshot's root as a detached
+ * mount fd. */
+static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
+{
+	struct husk_store s;
+	json_t *rec = NULL, *spec = NULL;
+	_cleanup_free_ char *config = NULL, *text = NULL, *path = NULL, *dir = NULL, *hosts = NULL, *resolv = NULL;
+	int rootfd = -1;
+	size_t len;
+
+	if (husk_store_open(&s, e->storage, false, err) < 0)
+		return -1;
+	if (husk_image_lookup(&s, r->ro.image, &rec, err) < 0 ||
+	    husk_blob_read(&s, json_string_value(json_object_get(rec, "id")), HUSK_MANIFEST_MAX, &config, &len, err) < 0 ||
+	    husk_snapshot_create(&s, r->id, json_string_value(json_object_get(rec, "manifest")), err) < 0)
+		goto out;
+	r->snapshot_made = true;
+	dir = husk_xasprintf("%s/containers/%s", s.path, r->id);
+	if (write_net_files(dir, r->mode, &hosts, &resolv, err) < 0)
+		goto out;
+	r->ro.hosts_file = hosts;
+	r->ro.resolv_file = resolv;
+	rootfd = husk_snapshot_mount(&s, r->id, err);
+	if (rootfd < 0 || husk_run_config(&r->ro, r->id, config, rootfd, &spec, err) < 0)
+		goto fail;
+	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	path = husk_xasprintf("%s/config.json", dir);
+	if (husk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+		goto fail;
+	goto out;
+fail:
+	if (rootfd >= 0)
+		close(rootfd);
+	rootfd = -1;
+out:
+	r->ro.hosts_file = r->ro.resolv_file = NULL;
+	json_decref(spec);
+	json_decref(rec);
+	husk_store_close(&s);
+	return rootfd;
+}
+
+struct join {
+	const struct husk_engine *e;
+	struct husk_engine_run *r;
+};
+
+/* Between create and start: the container's network namespace exists and nothing runs in it. */
+static int join_network(const struct husk_container *c, void *arg, struct husk_err *err)
+{
+	const struct husk_engine *e = ((struct join *)arg)->e;
+	struct husk_engine_run *r = ((struct join *)arg)->r;
+	struct husk_lease_owners owners = lease_owners(e);
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_close_ int netns = -1;
+	char nspath[64], addr_text[16], hostname[13];
+
+	r->created = true;
+	if (r->mode == HUSK_NET_HOST)
+		return 0;
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", (int)c->pid);
+	netns = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return husk_err_sys(err, "open %s", nspath);
+	if (r->mode == HUSK_NET_NONE)
+		return husk_network_loopback(netns, err);
+	if (husk_network_attach(e->storage, &r->net, r->id, netns, r->ports, r->n_ports, &owners, &r->addr, err) < 0)
+		return -1;
+	r->attached = true;
+	/* the name the container was given, or docker's default: the id's first 12 digits */
+	snprintf(hostname, sizeof(hostname), "%.12s", r->id);
+	husk_ipv4_format(r->addr, addr_text);
+	/* written in place: the bind mount holds this inode */
+	path = husk_xasprintf("%s/containers/%s/hosts", e->storage, r->id);
+	text = husk_xasprintf("%s%s\t%s\n", hosts_head, addr_text, r->ro.hostname ? r->ro.hostname : hostname);
+	return husk_write_file_at(AT_FDCWD, path, text, strlen(text), err);
+}
+
+/* Exactly what was made, in reverse: the network's leases, the runtime state, the snapshot. */
+static int undo(const struct husk_engine *e, struct husk_engine_run *r, bool remove_snapshot_too, struct husk_err *err)
+{
+	if (r->attached && husk_network_detach(e->storage, &r->net, r->id, err) == 0)
+		r->attached = false;
+	if (r->created && husk_container_delete(e->root, r->id, true, err) >= 0)
+		r->created = false;
+	if (remove_snapshot_too && r->snapshot_made) {
+		remove_snapshot(e, r->id, err);
+		r->snapshot_made = false;
+	}
+	return err && err->msg[0] ? -1 : 0;
+}
+
+int husk_engine_run_prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
+{
+	new_container_id(r->id);
+	r->rootfd = prepare(e, r, err);
+	if (r->rootfd < 0) {
+		undo(e, r, true, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
+{
+	_cleanup_free_ char *bundle = husk_xasprintf("%s/containers/%s", e->storage, r->id);
+	struct join join = {e, r};
+	struct husk_create_opts o = {
+		.root = e->root, .id = r->id, .bundle = bundle, .run = true, .relay_terminal = true,
+		.has_root_mount = true, .root_mount_fd = r->rootfd,
+	};
+	int rc = husk_container_run(&o, &r->c, join_network, &join, err);
+
+	/* the init holds the root now (or nothing does) */
+	close(r->rootfd);
+	r->rootfd = -1;
+	if (rc < 0) {
+		/* husk_container_run deleted the container */
+		r->created = false;
+		undo(e, r, true, NULL);
+	}
+	return rc;
+}
+
+int husk_engine_run_finish(const struct husk_engine *e, struct husk_engine_run *r, bool remove, struct husk_err *err)
+{
+	if (r->c.sync_fd >= 0)
+		close(r->c.sync_fd);
+	r->c.sync_fd = -1;
+	return undo(e, r, remove, err);
+}
+
+void husk_engine_run_free(struct husk_engine_run *r)
+{
+	if (r->rootfd >= 0)
+		close(r->rootfd);
+	r->rootfd = -1;
+	free(r->note);
+	r->note = NULL;
+}
+
+int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err)
+{
+	struct husk_store s;
+	json_t *state = NULL;
+	char path[128];
+	int rc = -1;
+
+	if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
+		return husk_err_set(err, EINVAL, "\"%s\" is not a container id", id);
+	if (husk_store_open(&s, e->storage, false, err) < 0)
+		return -1;
+	snprintf(path, sizeof(path), "containers/%s", id);
+	if (faccessat(s.dirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		husk_err_set(err, ENOENT, "no container %s", id);
+	} else if (husk_container_state(e->root, id, &state, err) == 0) {
+		const char *st = json_string_value(json_object_get(state, "status"));
+		if (strcmp(st, "stopped") != 0)
+			husk_err_set(err, EBUSY, "container %s is %s: stop it first", id, st);
+		else if (husk_container_delete(e->root, id, true, err) == 0)
+			rc = husk_snapshot_remove(&s, id, err);
+		json_decref(state);
+	} else {
+		/* no runtime state: the snapshot is all there is */
+		husk_err_clear(err);
+		rc = husk_snapshot_remove(&s, id, err);
+	}
+	husk_store_close(&s);
+	return rc;
+}
