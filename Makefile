@@ -53,12 +53,21 @@ deps:
 
 # unit tests: cmocka, the parser ones also under AddressSanitizer and UBSan
 UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
-$(BUILD)/tests/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h) $(BUILD)/dmz-blob.o
+# linked against the library archive: each object is compiled once (and once more with the
+# sanitizers), not once per test binary
+TEST_LIBS = $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
+ASAN_FLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
+$(BUILD)/asan/%.o: %.c $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
-$(BUILD)/tests-asan/%: tests/unit/%.c $(LIB_SRC) $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h) $(BUILD)/dmz-blob.o
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -c $< -o $@
+$(BUILD)/asan/libhusk.a: $(LIB_SRC:%.c=$(BUILD)/asan/%.o) $(BUILD)/dmz-blob.o
+	ar rcs $@ $^
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libhusk.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -Isrc -o $@ $< $(LIB_SRC) $(BUILD)/dmz-blob.o $(LDLIBS) $(shell pkg-config --libs libarchive 2>/dev/null) -lcmocka
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libhusk.a $(TEST_LIBS)
+$(BUILD)/tests-asan/%: tests/unit/%.c $(BUILD)/asan/libhusk.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(ASAN_FLAGS) -Isrc -o $@ $< $(BUILD)/asan/libhusk.a $(TEST_LIBS)
 
 unit-build: $(UNIT_TESTS:%=$(BUILD)/tests/%) $(UNIT_TESTS:%=$(BUILD)/tests-asan/%) $(BUILD)/husk-probe
 

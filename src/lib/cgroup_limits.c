@@ -58,11 +58,12 @@ static int plan_v1(const struct husk_resources *r, struct plan *p, struct husk_e
 
 	if (r->n_unified)
 		return husk_err_set(err, EINVAL, "linux.resources.unified: cgroup v2 keys cannot be set on this cgroup v1 host");
-	if (r->memory.limit.set)
+	/* 0 is "not set" for the memory values, as runc reads them: a 0 limit would be refused */
+	if (r->memory.limit.set && r->memory.limit.v)
 		add(p, "memory.limit_in_bytes", "%" PRId64, r->memory.limit.v);
-	if (r->memory.reservation.set)
+	if (r->memory.reservation.set && r->memory.reservation.v)
 		add(p, "memory.soft_limit_in_bytes", "%" PRId64, r->memory.reservation.v);
-	if (r->memory.swap.set)
+	if (r->memory.swap.set && r->memory.swap.v)
 		add(p, "memory.memsw.limit_in_bytes", "%" PRId64, r->memory.swap.v);
 	if (r->memory.kernel.set)
 		add(p, "memory.kmem.limit_in_bytes", "%" PRId64, r->memory.kernel.v)->optional = true;
@@ -151,15 +152,16 @@ static int plan_v2(const struct husk_resources *r, struct plan *p, struct husk_e
 		return husk_err_set(err, EINVAL, "linux.resources.network: net_cls and net_prio are cgroup v1 only");
 	if (r->blkio.leaf_weight.set)
 		return husk_err_set(err, EINVAL, "linux.resources.blockIO.leafWeight: not a cgroup v2 setting");
-	if (r->memory.limit.set) {
+	/* 0 is "not set", as on v1 */
+	if (r->memory.limit.set && r->memory.limit.v) {
 		limit_or_max(v, sizeof(v), r->memory.limit.v, "max");
 		add(p, "memory.max", "%s", v);
 	}
-	if (r->memory.reservation.set) {
+	if (r->memory.reservation.set && r->memory.reservation.v) {
 		limit_or_max(v, sizeof(v), r->memory.reservation.v, "max");
 		add(p, "memory.low", "%s", v);
 	}
-	if (r->memory.swap.set) {
+	if (r->memory.swap.set && r->memory.swap.v) {
 		/* the spec's swap is memory+swap (v1's memsw); v2 limits swap alone */
 		if (r->memory.swap.v < 0)
 			add(p, "memory.swap.max", "max");
@@ -167,6 +169,10 @@ static int plan_v2(const struct husk_resources *r, struct plan *p, struct husk_e
 			add(p, "memory.swap.max", "%" PRId64, r->memory.swap.v - r->memory.limit.v);
 		else
 			return husk_err_set(err, EINVAL, "linux.resources.memory.swap: on cgroup v2 it needs memory.limit as well");
+	} else if (r->memory.limit.set && r->memory.limit.v < 0) {
+		/* unlimited memory and swap left alone reads as "both unlimited", as on v1 where
+		 * memsw cannot be below the memory limit (runc's conversion does the same) */
+		add(p, "memory.swap.max", "max");
 	}
 	if (r->cpu.shares.set && r->cpu.shares.v)
 		add(p, "cpu.weight", "%" PRIu64, shares_to_weight(r->cpu.shares.v));

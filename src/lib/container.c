@@ -16,6 +16,7 @@
 
 #include "cgroup.h"
 #include "cgroup_limits.h"
+#include "defaults.h"
 #include "hooks.h"
 #include "init.h"
 #include "lsm.h"
@@ -251,7 +252,7 @@ static int run_post_hooks(const struct husk_state *st, enum husk_hook_kind kind,
 static int send_listener_state(int sync_fd, const struct husk_state *st, const struct husk_spec *spec,
 			       struct husk_err *err)
 {
-	json_t *doc = json_pack("{s:s, s:[s], s:I, s:s, s:o}", "ociVersion", "1.2.0", "fds", "seccompFd", "pid",
+	json_t *doc = json_pack("{s:s, s:[s], s:I, s:s, s:o}", "ociVersion", HUSK_OCI_VERSION, "fds", "seccompFd", "pid",
 				(json_int_t)st->pid, "metadata",
 				spec->seccomp.listener_metadata ? spec->seccomp.listener_metadata : "", "state",
 				husk_state_to_json(st, HUSK_CREATED));

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "defaults.h"
 #include "util.h"
 
 #define STATE_FILE "state.json"
@@ -132,7 +133,7 @@ static char **strings_from_json(json_t *arr, size_t *n)
 
 int husk_state_write(int dirfd, const struct husk_state *s, struct husk_err *err)
 {
-	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "ociVersion", "1.2.0",
+	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "ociVersion", HUSK_OCI_VERSION,
 				"id", s->id, "status", husk_status_name(s->status), "bundle", s->bundle,
 				"rootfs", s->rootfs, "created", s->created, "pid", (json_int_t)s->pid,
 				"pidStartTime", (json_int_t)s->start_time);
@@ -265,7 +266,7 @@ enum husk_status husk_state_status(const struct husk_state *s)
 
 json_t *husk_state_to_json(const struct husk_state *s, enum husk_status status)
 {
-	json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", "1.2.0", "id", s->id,
+	json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s}", "ociVersion", HUSK_OCI_VERSION, "id", s->id,
 				"pid", (json_int_t)(status == HUSK_STOPPED ? 0 : s->pid), "status",
 				husk_status_name(status), "bundle", s->bundle, "rootfs", s->rootfs ? s->rootfs : "",
 				"created", s->created ? s->created : "", "owner", s->owner ? s->owner : "");
