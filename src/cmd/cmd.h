@@ -42,6 +42,14 @@ int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((
 /* `husk: <command>: warning: <message>` on stderr (and into --log); returns 0. */
 int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err);
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A count of fds (--preserve-fds N): 0..65536, or a usage error naming flag. */
+int husk_cmd_parse_fd_count(struct husk_globals *g, const char *flag, const char *text, int *out);
+
+struct husk_create_opts;
+/* create's and run's flags (runc's): --bundle, --pid-file, --console-socket, --preserve-fds,
+ * --no-pivot, --no-new-keyring; run's --detach and --keep when those are given. */
+int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o, bool *detach,
+			    bool *keep);
 
 /* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */
 int husk_cmd_wait_forwarding(pid_t pid, const sigset_t *set);

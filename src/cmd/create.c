@@ -10,9 +10,6 @@
 
 /* The flags create and run share, as runc has them. */
 int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o,
-			    bool *detach, bool *keep);
-
-int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o,
 			    bool *detach, bool *keep)
 {
 	static const struct option opts[] = {
@@ -37,14 +34,10 @@ int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struc
 		case 'b': o->bundle = optarg; break;
 		case 'p': o->pid_file = optarg; break;
 		case 'c': o->console_socket = optarg; break;
-		case 'P': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 0 || n > 65536)
-				return husk_cmd_usage(g, "--preserve-fds: \"%s\" is not a count of fds", optarg);
-			o->preserve_fds = (int)n;
+		case 'P':
+			if (husk_cmd_parse_fd_count(g, "--preserve-fds", optarg, &o->preserve_fds) != 0)
+				return 1;
 			break;
-		}
 		case 'n': o->no_pivot = true; break;
 		case 'k': o->no_new_keyring = true; break;
 		case 'd':

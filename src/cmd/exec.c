@@ -142,14 +142,10 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		case 'S': o.console_socket = optarg; break;
 		case 'd': detach = true; break;
 		case 'P': o.pid_file = optarg; break;
-		case 'F': {
-			char *end;
-			long n = strtol(optarg, &end, 10);
-			if (*end || n < 0 || n > 65536)
-				return husk_cmd_usage(g, "--preserve-fds: \"%s\" is not a count of fds", optarg);
-			o.preserve_fds = (int)n;
+		case 'F':
+			if (husk_cmd_parse_fd_count(g, "--preserve-fds", optarg, &o.preserve_fds) != 0)
+				return 1;
 			break;
-		}
 		default: break;
 		}
 	}

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,76 +37,6 @@ static int oci_usage(FILE *out)
 	for (size_t i = 0; i < ARRAY_SIZE(oci_cmds); i++)
 		fprintf(out, "  %-10s %s\n", oci_cmds[i].name, oci_cmds[i].summary);
 	return out == stderr ? 1 : 0;
-}
-
-static void log_line(struct husk_globals *g, const char *level, const char *msg)
-{
-	_cleanup_free_ char *now = NULL;
-	int fd;
-
-	if (!g->log_path)
-		return;
-	fd = open(g->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return;
-	now = husk_timestamp_now();
-	if (g->log_json) {
-		json_t *obj = json_pack("{s:s, s:s, s:s}", "level", level, "msg", msg, "time", now);
-		_cleanup_free_ char *text = json_dumps(obj, JSON_COMPACT);
-		json_decref(obj);
-		if (text)
-			dprintf(fd, "%s\n", text);
-	} else {
-		dprintf(fd, "time=\"%s\" level=%s msg=\"%s\"\n", now, level, msg);
-	}
-	close(fd);
-}
-
-int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err)
-{
-	char msg[HUSK_ERR_MSG_MAX + 256];
-
-	husk_err_format(err, msg, sizeof(msg));
-	fprintf(stderr, "husk: %s: %s\n", g->command, msg);
-	log_line(g, "error", msg);
-	return 1;
-}
-
-int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err)
-{
-	char msg[HUSK_ERR_MSG_MAX + 256];
-
-	husk_err_format(err, msg, sizeof(msg));
-	fprintf(stderr, "husk: %s: warning: %s\n", g->command, msg);
-	log_line(g, "warning", msg);
-	return 0;
-}
-
-int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...)
-{
-	struct husk_err err = {0};
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
-	va_end(ap);
-	return husk_cmd_fail(g, &err);
-}
-
-void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	if (!g->debug)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (g->log_path)
-		log_line(g, "debug", msg);
-	else
-		fprintf(stderr, "husk: debug: %s\n", msg);
 }
 
 int husk_oci_main(int argc, char **argv)

@@ -11,8 +11,6 @@
 #include "../lib/terminal.h"
 #include "../lib/util.h"
 
-int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struct husk_create_opts *o,
-			    bool *detach, bool *keep);
 
 /* Signals husk passes on to the container while it waits for it, as runc does. */
 const int husk_cmd_forwarded[13] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
