@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "../lib/caps.h"
 #include "../lib/exec.h"
 
 #include "../lib/util.h"

@@ -55,3 +55,19 @@ int husk_caps_apply(const struct husk_process *p, struct husk_err *err)
 				return husk_err_sys(err, "raise ambient capability %d", cap);
 	return 0;
 }
+
+int husk_cap_from_name(const char *name)
+{
+	char lower[64];
+	cap_value_t cap;
+	size_t i;
+
+	if (strncmp(name, "CAP_", 4) != 0 || strlen(name) >= sizeof(lower))
+		return -1;
+	for (i = 0; name[i]; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	lower[i] = '\0';
+	if (cap_from_name(lower, &cap) < 0)
+		return -1;
+	return (int)cap;
+}

@@ -10,4 +10,7 @@ int husk_caps_apply_bounding(const struct husk_process *p, struct husk_err *err)
 /* Set effective, permitted and inheritable, then the ambient set (after the uid change). */
 int husk_caps_apply(const struct husk_process *p, struct husk_err *err);
 
+/* Capability name ("CAP_CHOWN") -> number, -1 if unknown to libcap. */
+int husk_cap_from_name(const char *name);
+
 #endif

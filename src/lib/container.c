@@ -17,6 +17,7 @@
 #include "cgroup.h"
 #include "cgroup_limits.h"
 #include "defaults.h"
+#include "fdpass.h"
 #include "hooks.h"
 #include "init.h"
 #include "lsm.h"

@@ -14,6 +14,7 @@
 
 #include "cgroup.h"
 #include "container.h"
+#include "fdpass.h"
 #include "init.h"
 #include "ns.h"
 #include "seccomp.h"

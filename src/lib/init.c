@@ -19,6 +19,7 @@
 #include <linux/close_range.h>
 
 #include "caps.h"
+#include "fdpass.h"
 #include "hooks.h"
 #include "lsm.h"
 #include "procattr.h"

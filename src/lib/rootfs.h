@@ -29,11 +29,4 @@ int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_op
  * itself (a config without a /dev tmpfs). */
 int husk_rootfs_seal(const struct husk_spec *spec, struct husk_err *err);
 
-/* Open path inside the directory rootfd as if rootfd were "/": symlinks and ".." cannot leave it.
- * flags are open flags (O_PATH, O_DIRECTORY, ...). */
-int husk_open_in_root(int rootfd, const char *path, int flags, struct husk_err *err);
-/* The same, creating the missing directories on the way (and the last component as a
- * directory, or as an empty file when as_file). Returns an O_PATH fd. */
-int husk_mkpath_in_root(int rootfd, const char *path, bool as_file, struct husk_err *err);
-
 #endif

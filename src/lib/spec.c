@@ -14,6 +14,7 @@
 #include <linux/ioprio.h>
 #include <linux/sched.h>
 
+#include "caps.h"
 #include "jsonpos.h"
 #include "seccomp.h"
 #include "tables.h"
@@ -265,22 +266,6 @@ fail:
 static bool is_absolute(const char *p)
 {
 	return p[0] == '/';
-}
-
-int husk_cap_from_name(const char *name)
-{
-	char lower[64];
-	cap_value_t cap;
-	size_t i;
-
-	if (strncmp(name, "CAP_", 4) != 0 || strlen(name) >= sizeof(lower))
-		return -1;
-	for (i = 0; name[i]; i++)
-		lower[i] = (char)tolower((unsigned char)name[i]);
-	lower[i] = '\0';
-	if (cap_from_name(lower, &cap) < 0)
-		return -1;
-	return (int)cap;
 }
 
 static int parse_caps(struct ctx *c, json_t *process, struct husk_process *p)

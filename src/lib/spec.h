@@ -230,7 +230,5 @@ void husk_spec_free(struct husk_spec *spec);
 /* The namespace entry of a type, or NULL when the config does not mention it. */
 const struct husk_namespace *husk_spec_namespace(const struct husk_spec *spec, unsigned long type);
 
-/* Capability name ("CAP_CHOWN") -> number, -1 if unknown to libcap. */
-int husk_cap_from_name(const char *name);
 
 #endif

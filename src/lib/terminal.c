@@ -14,7 +14,8 @@
 #include <sys/un.h>
 #include <termios.h>
 
-#include "rootfs.h"
+#include "fdpass.h"
+#include "inroot.h"
 #include "util.h"
 
 int husk_terminal_connect_socket(const char *path, struct husk_err *err)
@@ -34,22 +35,6 @@ int husk_terminal_connect_socket(const char *path, struct husk_err *err)
 		return -1;
 	}
 	return fd;
-}
-
-int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		return husk_err_sys(err, "send the terminal to the console socket");
-	return 0;
 }
 
 static int setup_pty(int console_fd, const struct husk_process *p, bool bind_console, struct husk_err *err)
@@ -131,23 +116,6 @@ int husk_terminal_pair(int *to_init, int *receiver, struct husk_err *err)
 	*receiver = pair[0];
 	*to_init = pair[1];
 	return 0;
-}
-
-int husk_recv_fd(int sock, struct husk_err *err)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, name[128];
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *cmsg;
-	int fd;
-
-	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-		return husk_err_sys(err, "receive the container's terminal");
-	cmsg = CMSG_FIRSTHDR(&msg);
-	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
-		return husk_err_set(err, EPROTO, "no terminal came with the message");
-	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
-	return fd;
 }
 
 static void copy_winsize(int from, int to)

@@ -23,16 +23,10 @@ int husk_terminal_setup_exec(int console_fd, const struct husk_process *p, struc
  * *to_init goes to the process that makes the pty, *receiver gets the master back. */
 int husk_terminal_pair(int *to_init, int *receiver, struct husk_err *err);
 
-/* Receive one fd sent with SCM_RIGHTS. */
-int husk_recv_fd(int sock, struct husk_err *err);
-
 /* husk relaying a container's terminal itself: raw mode on its own terminal (restored after),
  * stdin to the pty master and the master to stdout, window size changes (SIGWINCH) passed on,
  * other signals in set forwarded to pid, until pid exits; its wait status in *status. The
  * signals in set must be blocked by the caller. */
 int husk_terminal_relay(int master, pid_t pid, const sigset_t *set, int *status, struct husk_err *err);
-
-/* Send one fd with SCM_RIGHTS. */
-int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err);
 
 #endif

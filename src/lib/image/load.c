@@ -16,7 +16,7 @@
 #include "image.h"
 #include "layer.h"
 #include "ref.h"
-#include "../rootfs.h"
+#include "../inroot.h"
 #include "../util.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

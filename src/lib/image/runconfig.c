@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "../defaults.h"
-#include "../rootfs.h"
+#include "../inroot.h"
 #include "../util.h"
 
 static bool parse_id(const char *s, unsigned *out)

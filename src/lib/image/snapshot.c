@@ -15,7 +15,7 @@
 #include <linux/mount.h>
 
 #include "image.h"
-#include "../terminal.h"
+#include "../fdpass.h"
 #include "../util.h"
 
 int husk_snapshot_create(struct husk_store *s, const char *id, const char *manifest_digest, struct husk_err *err)

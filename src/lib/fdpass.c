@@ -1,0 +1,44 @@
+/* Passing an open file over a unix socket (SCM_RIGHTS): the pty master to a console socket,
+ * the seccomp notify fd to its listener, a detached overlay mount out of a helper's mount
+ * namespace. */
+#define _GNU_SOURCE
+#include "fdpass.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util.h"
+
+int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return husk_err_sys(err, "send %s over a unix socket", name);
+	return 0;
+}
+
+int husk_recv_fd(int sock, struct husk_err *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0}, name[128];
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *cmsg;
+	int fd;
+
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
+		return husk_err_sys(err, "receive an fd over a unix socket");
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_type != SCM_RIGHTS)
+		return husk_err_set(err, EPROTO, "no fd came with the message");
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
