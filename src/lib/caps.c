@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
 #include "caps.h"
 
+#include <ctype.h>
+#include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
