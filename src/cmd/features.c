@@ -7,7 +7,7 @@
 
 #include "cmd.h"
 #include "../lib/lsm.h"
-#include "../lib/tables.h"
+#include "../lib/names.h"
 
 /* The runtime-spec features document: what this build of husk can do. Only what is
  * implemented is listed; later features (seccomp, hooks, ...) add themselves here. */

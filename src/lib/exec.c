@@ -20,7 +20,7 @@
 #include "seccomp.h"
 #include "state.h"
 #include "sync.h"
-#include "tables.h"
+#include "names.h"
 #include "terminal.h"
 #include "util.h"
 

@@ -22,7 +22,7 @@
 #include "fdpass.h"
 #include "hooks.h"
 #include "lsm.h"
-#include "procattr.h"
+#include "sched.h"
 #include "procfs.h"
 #include "rootfs.h"
 #include "sync.h"
@@ -197,7 +197,7 @@ int husk_process_prepare(const struct husk_spec *spec, const struct husk_process
 		if (!getcwd(where, sizeof(where)) || where[0] != '/')
 			return husk_err_set(err, EPERM, "cwd \"%s\" is outside the container's root", p->cwd);
 	}
-	if (set_rlimits(p, err) < 0 || husk_procattr_apply(spec, err) < 0)
+	if (set_rlimits(p, err) < 0 || husk_sched_apply(spec, err) < 0)
 		return -1;
 	if (p->has_umask)
 		umask(p->umask);

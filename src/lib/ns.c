@@ -8,7 +8,7 @@
 #include <linux/nsfs.h>
 
 #include "procfs.h"
-#include "tables.h"
+#include "names.h"
 #include "util.h"
 
 int husk_ns_open_joins(const struct husk_spec *spec, struct husk_ns_joins *joins, struct husk_err *err)

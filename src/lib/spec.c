@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "spec.h"
 
-#include <ctype.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -17,7 +16,7 @@
 #include "caps.h"
 #include "jsonpos.h"
 #include "seccomp.h"
-#include "tables.h"
+#include "names.h"
 #include "util.h"
 
 #define MAX_PATH_DEPTH 32

@@ -20,7 +20,7 @@
 #include <linux/capability.h>
 #include "lib/ns.h"
 #include "lib/state.h"
-#include "lib/tables.h"
+#include "lib/names.h"
 
 static void test_signals(void **state)
 {

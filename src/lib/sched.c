@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "procattr.h"
+#include "sched.h"
 
 #include <string.h>
 #include <sys/personality.h>
@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-int husk_procattr_apply(const struct husk_spec *spec, struct husk_err *err)
+int husk_sched_apply(const struct husk_spec *spec, struct husk_err *err)
 {
 	const struct husk_process *p = &spec->process;
 

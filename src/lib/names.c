@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "tables.h"
+#include "names.h"
 
 #include <ctype.h>
 #include <limits.h>

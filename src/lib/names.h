@@ -1,6 +1,6 @@
 /* Name -> value tables from the runtime-spec: one sorted array each, one lookup function each. */
-#ifndef HUSK_TABLES_H
-#define HUSK_TABLES_H
+#ifndef HUSK_NAMES_H
+#define HUSK_NAMES_H
 
 #include <stdbool.h>
 #include <stdint.h>

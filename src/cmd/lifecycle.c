@@ -9,7 +9,7 @@
 
 #include "cmd.h"
 #include "../lib/container.h"
-#include "../lib/tables.h"
+#include "../lib/names.h"
 #include "../lib/util.h"
 
 /* Parse [flags] ID [extra]; flags are given as a getopt table. Returns the getopt index of
