@@ -50,11 +50,28 @@ static uint64_t blkio_to_io_weight(int64_t weight)
 	return 1 + (uint64_t)((weight - 10) * 9999) / 990;
 }
 
+/* The files that are the same on v1 and v2 */
+static void plan_common(const struct husk_resources *r, struct plan *p)
+{
+	char v[32];
+
+	if (r->cpu.idle.set)
+		add(p, "cpu.idle", "%" PRId64, r->cpu.idle.v);
+	if (r->cpu.cpus && *r->cpu.cpus)
+		add(p, "cpuset.cpus", "%s", r->cpu.cpus);
+	if (r->cpu.mems && *r->cpu.mems)
+		add(p, "cpuset.mems", "%s", r->cpu.mems);
+	if (r->pids_limit.set) {
+		/* 0 and -1 both mean no limit, as runc reads the spec */
+		limit_or_max(v, sizeof(v), r->pids_limit.v <= 0 ? -1 : r->pids_limit.v, "max");
+		add(p, "pids.max", "%s", v);
+	}
+}
+
 static int plan_v1(const struct husk_resources *r, struct plan *p, struct husk_err *err)
 {
 	static const char *const throttle_files[4] = {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
 						      "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
-	char v[32];
 
 	if (r->n_unified)
 		return husk_err_set(err, EINVAL, "linux.resources.unified: cgroup v2 keys cannot be set on this cgroup v1 host");
@@ -87,17 +104,7 @@ static int plan_v1(const struct husk_resources *r, struct plan *p, struct husk_e
 		add(p, "cpu.rt_period_us", "%" PRId64, r->cpu.realtime_period.v);
 	if (r->cpu.realtime_runtime.set)
 		add(p, "cpu.rt_runtime_us", "%" PRId64, r->cpu.realtime_runtime.v);
-	if (r->cpu.idle.set)
-		add(p, "cpu.idle", "%" PRId64, r->cpu.idle.v);
-	if (r->cpu.cpus && *r->cpu.cpus)
-		add(p, "cpuset.cpus", "%s", r->cpu.cpus);
-	if (r->cpu.mems && *r->cpu.mems)
-		add(p, "cpuset.mems", "%s", r->cpu.mems);
-	if (r->pids_limit.set) {
-		/* 0 and -1 both mean no limit, as runc reads the spec */
-		limit_or_max(v, sizeof(v), r->pids_limit.v <= 0 ? -1 : r->pids_limit.v, "max");
-		add(p, "pids.max", "%s", v);
-	}
+	plan_common(r, p);
 	if (r->blkio.weight.set) {
 		struct husk_cgroup_write *w = add(p, "blkio.weight", "%" PRId64, r->blkio.weight.v);
 		snprintf(w->alt_file, sizeof(w->alt_file), "blkio.bfq.weight");
@@ -183,16 +190,7 @@ static int plan_v2(const struct husk_resources *r, struct plan *p, struct husk_e
 	}
 	if (r->cpu.burst.set)
 		add(p, "cpu.max.burst", "%" PRId64, r->cpu.burst.v);
-	if (r->cpu.idle.set)
-		add(p, "cpu.idle", "%" PRId64, r->cpu.idle.v);
-	if (r->cpu.cpus && *r->cpu.cpus)
-		add(p, "cpuset.cpus", "%s", r->cpu.cpus);
-	if (r->cpu.mems && *r->cpu.mems)
-		add(p, "cpuset.mems", "%s", r->cpu.mems);
-	if (r->pids_limit.set) {
-		limit_or_max(v, sizeof(v), r->pids_limit.v <= 0 ? -1 : r->pids_limit.v, "max");
-		add(p, "pids.max", "%s", v);
-	}
+	plan_common(r, p);
 	if (r->blkio.weight.set) {
 		struct husk_cgroup_write *w = add(p, "io.bfq.weight", "%" PRId64, r->blkio.weight.v);
 		snprintf(w->alt_file, sizeof(w->alt_file), "io.weight");
