@@ -13,6 +13,7 @@
 
 struct husk_globals {
 	const char *root;
+	bool root_given;            /* --root was on the command line (not the default) */
 	const char *log_path;
 	bool log_json;
 	bool debug;

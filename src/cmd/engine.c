@@ -36,6 +36,29 @@ static int engine_usage(FILE *out)
 	return out == stderr ? 1 : 0;
 }
 
+/* `husk --root R oci VERB`: the global options the usage puts before every command reach the
+ * runtime too, as if given after `oci` (where the runtime reads its own). */
+static int oci_with_globals(const struct husk_globals *g, int argc, char **argv)
+{
+	_cleanup_free_ char **args = husk_xcalloc((size_t)argc + 8, sizeof(char *));
+	int n = 0;
+
+	args[n++] = argv[0];
+	if (g->root_given) {
+		args[n++] = "--root";
+		args[n++] = (char *)g->root;
+	}
+	if (g->log_path) {
+		args[n++] = "--log";
+		args[n++] = (char *)g->log_path;
+	}
+	if (g->debug)
+		args[n++] = "--debug";
+	for (int i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	return husk_oci_main(n, args);
+}
+
 int husk_engine_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -56,7 +79,7 @@ int husk_engine_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': g.storage = optarg; break;
-		case 'r': g.root = optarg; break;
+		case 'r': g.root = optarg; g.root_given = true; break;
 		case 'l': g.log_path = optarg; break;
 		case 'd': g.debug = true; break;
 		case 'v':
@@ -74,6 +97,8 @@ int husk_engine_main(int argc, char **argv)
 	}
 	if (strcmp(argv[optind], "help") == 0)
 		return engine_usage(stdout);
+	if (strcmp(argv[optind], "oci") == 0)
+		return oci_with_globals(&g, argc - optind, argv + optind);
 	if (g.storage[0] != '/') {
 		g.command = "husk";
 		return husk_cmd_usage(&g, "--storage %s: give an absolute path", g.storage);

@@ -10,6 +10,17 @@ load helpers
 	[[ "$("$HUSK" --version)" == "husk version "* ]]
 }
 
+@test "global options before oci reach the runtime: husk --root R oci list" {
+	set_cmd 'sleep 30'
+	husk create c1
+	run -0 "$HUSK" --root "$STATE" oci list -q
+	[ "$output" = c1 ] || fail "$output"
+	run -0 "$HUSK" --root "$STATE" --log "$TEST_DIR/log" --debug oci state c1
+	[[ "$output" == *'"status": "created"'* ]] || fail "$output"
+	[ -s "$TEST_DIR/log" ]
+	husk delete --force c1
+}
+
 @test "unknown verbs and bad flags are usage errors" {
 	run "$HUSK" oci frobnicate
 	[ "$status" -eq 1 ]
