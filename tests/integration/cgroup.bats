@@ -84,9 +84,8 @@ $stderr"
 @test "children of the init are in the cgroup too" {
 	set_cmd 'sleep 30 & exec sleep 31'
 	husk run --detach c1
-	sleep 0.2
 	dir=$(container_cgroup_dirs c1 | head -1)
-	[ "$(wc -l < "$dir/cgroup.procs")" -eq 2 ]
+	wait_for '[ "$(wc -l < "$dir/cgroup.procs")" -eq 2 ]'
 	husk delete --force c1
 }
 
@@ -143,7 +142,7 @@ $stderr"
 	set_cmd 'setsid sleep 100 & sleep 0.1; exit 0'
 	husk run --detach c1
 	dir=$(container_cgroup_dirs c1 | head -1)
-	for i in $(seq 50); do husk state c1 | grep -q stopped && break; sleep 0.05; done
+	wait_stopped c1
 	# the orphan is still in the container's cgroup
 	[ "$(wc -l < "$dir/cgroup.procs")" -eq 1 ]
 	orphan=$(cat "$dir/cgroup.procs")

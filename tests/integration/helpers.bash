@@ -119,6 +119,16 @@ wait_stopped() {
 	return 1
 }
 
+# until a condition holds (a command line, evaluated each time), at most 10 s; then fails
+wait_for() {
+	local i
+	for i in $(seq 200); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	fail "not within 10 s: $1"
+}
+
 # fail with the output shown
 fail() {
 	echo "$@" >&2
