@@ -98,11 +98,11 @@ $stderr"
 	husk delete --force c1
 	# husk made hk-test-rel too, so it goes as well
 	[ ! -e "$(own_cgroup_dir "$mp")/hk-test-rel" ]
-	update_config --arg p "/hk-test-abs-$BASHPID/c2" '.linux.cgroupsPath = $p'
+	update_config --arg p "/hk-test-abs-$$/c2" '.linux.cgroupsPath = $p'
 	husk run --detach c2
-	[ -d "$mp/hk-test-abs-$BASHPID/c2" ]
+	[ -d "$mp/hk-test-abs-$$/c2" ]
 	husk delete --force c2
-	[ ! -e "$mp/hk-test-abs-$BASHPID" ]
+	[ ! -e "$mp/hk-test-abs-$$" ]
 }
 
 @test "a cgroup that already exists is refused, and neither it nor its processes are touched" {

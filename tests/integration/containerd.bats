@@ -35,7 +35,7 @@ teardown() {
 C="$PEERS/containerd.sh $WORK/cd"
 R="--runc-binary $HUSK_BUILD/husk-oci"
 # ctr's namespace names the containers' cgroups (/NAMESPACE/ID): one of this run's own
-export CONTAINERD_NAMESPACE=hk-test-$BASHPID
+export CONTAINERD_NAMESPACE=hk-test-$$
 \$C start || exit 1
 \$C ctr image import --base-name localhost/busybox $WORK/bb.tar >/dev/null
 \$C ctr run --rm \$R localhost/busybox:latest t1 echo hello-from-ctr

@@ -243,7 +243,7 @@ load helpers
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	update_config '.process.terminal = true | .process.args = ["sh"]'
 	# a session name of this run's own: another copy of the suite may be typing into its own
-	t=husk-run-t-$BASHPID
+	t=husk-run-t-$$
 	tmux new-session -d -s $t -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' run c1; echo husk-exit=\$?; sleep 30"
 	for i in $(seq 100); do tmux capture-pane -t $t -p | grep -q '/ #' && break; sleep 0.05; done
 	tmux send-keys -t $t 'echo typed-$((6*7)); tty; stty size' Enter
