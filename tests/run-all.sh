@@ -31,10 +31,20 @@ tests/make-rootfs.sh "$TEST_ROOTFS"
 for f in ${BATS_FILES:-tests/integration/*.bats}; do
 	name=$(basename "$f" .bats)
 	bats --tap "$f" > "$log/$name.tap" 2>&1
+	rc=$?
 	# bats marks a skipped test "ok N ... # skip": it did not pass
 	p=$(grep '^ok ' "$log/$name.tap" | grep -vc ' # skip')
 	sk=$(grep '^ok ' "$log/$name.tap" | grep -c ' # skip')
 	fl=$(grep -c '^not ok ' "$log/$name.tap")
+	# tests the plan (1..N) announced that never reported (bats stopped half-way) failed, and
+	# so did a file bats itself failed on although every test it reported passed
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$log/$name.tap" | head -1)
+	missing=$(( ${plan:-0} - p - sk - fl ))
+	if [ "$missing" -gt 0 ]; then
+		echo "--- $name: $missing of $plan tests never reported:"; tail -5 "$log/$name.tap"; fl=$((fl + missing))
+	elif [ $rc -ne 0 ] && [ "$fl" -eq 0 ] && [ $((p + sk)) -gt 0 ]; then
+		echo "--- $name: bats exited $rc:"; tail -5 "$log/$name.tap"; fl=1
+	fi
 	echo "$name: $p passed, $fl failed$([ "$sk" -gt 0 ] && echo ", $sk skipped: $(grep -m1 ' # skip' "$log/$name.tap" | sed 's/.*# skip *//')")"
 	skipped=$((skipped + sk))
 	[ "$fl" -gt 0 ] && sed -n '/^not ok/,/^ok /p' "$log/$name.tap" | grep -v '^ok ' | head -60

@@ -219,6 +219,10 @@ char *husk_cgroup_systemd_path(const char *spec, const char *id, struct husk_err
 
 static void record_created(struct husk_cgroup *cg, const char *dir)
 {
+	/* a path walked again (a parent vanished under us) is recorded once */
+	for (size_t i = 0; i < cg->n_created; i++)
+		if (strcmp(cg->created[i], dir) == 0)
+			return;
 	cg->created = husk_xrealloc(cg->created, (cg->n_created + 2) * sizeof(char *));
 	cg->created[cg->n_created++] = husk_xstrdup(dir);
 	cg->created[cg->n_created] = NULL;
@@ -260,7 +264,16 @@ static int cpuset_fill_if_empty(const char *dir, struct husk_err *err)
 	return 0;
 }
 
-static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier *h, struct husk_err *err)
+/* A parent that vanished while the path was walked: its files or the child's mkdir report
+ * ENOENT, or ENODEV while the kernel takes the directory down. */
+static bool parent_vanished(const struct husk_err *err)
+{
+	return err->errnum == ENOENT || err->errnum == ENODEV;
+}
+
+/* 0: the path is made; 1: a parent vanished before the leaf was made (err says where);
+ * -1: an error. */
+static int mkdir_walk(struct husk_cgroup *cg, const struct husk_cgroup_hier *h, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xstrdup(h->dir);
 	bool cpuset = strstr(h->controllers, "cpuset") != NULL;
@@ -268,7 +281,7 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 	/* relative paths start below husk's own cgroup, which is never husk's to record */
 	size_t start = strncmp(h->dir, h->own, own_len) == 0 && h->dir[own_len] == '/' ? own_len : strlen(h->mountpoint);
 
-	for (char *p = path + start + 1;; p++) {
+	for (char *p = path + start + 1, *parent_end = NULL;; p++) {
 		bool last = *p == '\0';
 		if (*p != '/' && !last)
 			continue;
@@ -276,11 +289,13 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 		if (mkdir(path, 0755) == 0) {
 			record_created(cg, path);
 			if (cpuset && cpuset_inherit(path, err) < 0)
-				return -1;
+				return !last && parent_vanished(err) ? 1 : -1;
 		} else if (errno != EEXIST) {
-			return husk_err_sys(err, "create cgroup %s", path);
+			husk_err_sys(err, "create cgroup %s", path);
+			/* a parent this walk found or made is gone */
+			return parent_end && parent_vanished(err) ? 1 : -1;
 		} else if (!last && cpuset && cpuset_fill_if_empty(path, err) < 0) {
-			return -1;
+			return parent_vanished(err) ? 1 : -1;
 		} else if (!last && cg->default_path) {
 			record_created(cg, path);
 		} else if (last) {
@@ -291,8 +306,24 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 		if (last)
 			break;
 		*p = '/';
+		parent_end = p;
 	}
 	return 0;
+}
+
+/* Every husk removes the shared default parent (husk/) when it empties it, so another one
+ * can take it down between our finding it (EEXIST) and making the child under it: then the
+ * path is walked again, and the next mkdir makes the parent anew. */
+static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier *h, struct husk_err *err)
+{
+	for (int tries = 0;; tries++) {
+		int rc = mkdir_walk(cg, h, err);
+		if (rc == 0)
+			return 0;
+		if (rc < 0 || tries >= 100)
+			return -1;
+		husk_err_clear(err);
+	}
 }
 
 int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err)

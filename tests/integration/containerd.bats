@@ -34,6 +34,8 @@ teardown() {
 	cat > "$WORK/steps.sh" <<STEPS
 C="$PEERS/containerd.sh $WORK/cd"
 R="--runc-binary $HUSK_BUILD/husk-oci"
+# ctr's namespace names the containers' cgroups (/NAMESPACE/ID): one of this run's own
+export CONTAINERD_NAMESPACE=hk-test-$$
 \$C start || exit 1
 \$C ctr image import --base-name localhost/busybox $WORK/bb.tar >/dev/null
 \$C ctr run --rm \$R localhost/busybox:latest t1 echo hello-from-ctr
@@ -44,9 +46,9 @@ echo "exit-rc=\$?"
 \$C ctr task exec --exec-id e1 t2 sh -c 'echo exec-ok; cat /proc/1/cmdline | tr "\\\\0" " "; echo'
 \$C ctr task pause t2 && \$C ctr task ls | grep t2
 \$C ctr task resume t2 && \$C ctr task ls | grep t2
-\$C ctr task metrics t2 | grep -c usage
+echo "metrics-usage-lines=\$(\$C ctr task metrics t2 | grep -c usage)"
 \$C ctr task kill -s KILL t2
-sleep 1
+for i in \$(seq 100); do \$C ctr task ls | grep -q 't2.*STOPPED' && break; sleep 0.1; done
 \$C ctr task ls | grep t2
 \$C ctr task rm t2 >/dev/null 2>&1
 \$C ctr container rm t2
@@ -56,7 +58,8 @@ STEPS
 	[[ "$output" == *hello-from-ctr* ]]
 	[[ "$output" == *"run-rc=0"* ]]
 	[[ "$output" == *"exit-rc=5"* ]]
-	[[ "$output" == *exec-ok*"sleep 100"* ]]
+	[[ "$output" == *exec-ok*"sleep 100"* ]] || fail "$output"
+	[[ "$output" == *"metrics-usage-lines="[1-9]* ]] || fail "$output"
 	[[ "$output" == *PAUSED* ]]
 	[[ "$output" == *RUNNING* ]]
 	[[ "$output" == *STOPPED* ]]

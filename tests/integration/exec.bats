@@ -98,13 +98,13 @@ JSON
 
 @test "exec -t without a console socket: husk relays the terminal (typed into under tmux)" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	tmux kill-session -t husk-exec-t 2>/dev/null || true
-	tmux new-session -d -s husk-exec-t -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' exec -t c1 sh; echo husk-exit=\$?; sleep 30"
-	for i in $(seq 100); do tmux capture-pane -t husk-exec-t -p | grep -q '/ #' && break; sleep 0.05; done
-	tmux send-keys -t husk-exec-t 'echo typed-$((6*7)); stty size; exit 4' Enter
-	for i in $(seq 100); do tmux capture-pane -t husk-exec-t -p | grep -q husk-exit && break; sleep 0.05; done
-	screen=$(tmux capture-pane -t husk-exec-t -p)
-	tmux kill-session -t husk-exec-t
+	tmux kill-session -t husk-exec-t-$$ 2>/dev/null || true
+	tmux new-session -d -s husk-exec-t-$$ -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' exec -t c1 sh; echo husk-exit=\$?; sleep 30"
+	for i in $(seq 100); do tmux capture-pane -t husk-exec-t-$$ -p | grep -q '/ #' && break; sleep 0.05; done
+	tmux send-keys -t husk-exec-t-$$ 'echo typed-$((6*7)); stty size; exit 4' Enter
+	for i in $(seq 100); do tmux capture-pane -t husk-exec-t-$$ -p | grep -q husk-exit && break; sleep 0.05; done
+	screen=$(tmux capture-pane -t husk-exec-t-$$ -p)
+	tmux kill-session -t husk-exec-t-$$
 	[[ "$screen" == *typed-42* ]] || fail "$screen"
 	[[ "$screen" == *"30 100"* ]] || fail "$screen"
 	[[ "$screen" == *husk-exit=4* ]] || fail "$screen"

@@ -5,7 +5,61 @@ HUSK_BUILD=${HUSK_BUILD:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)/build}
 HUSK=$HUSK_BUILD/husk
 TEST_ROOTFS=${TEST_ROOTFS:-$HUSK_BUILD/test-rootfs}
 
+# "mountpoint own-path" for each v1 hierarchy this process is in (none on a cgroup v2 host)
+v1_hierarchies() {
+	[ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || return 0
+	awk 'NR == FNR { if ($1 != 0) own[$2] = $3; next }
+		{ for (i = 7; $i != "-"; i++); if ($(i + 1) != "cgroup") next
+		  n = split($(i + 3), o, ","); c = ""
+		  for (j = 1; j <= n; j++) if (o[j] !~ /^(rw|ro|relatime|clone_children|noprefix|xattr)$/) c = c (c == "" ? "" : ",") o[j]
+		  if (c in own) print $5, own[c] }' FS=: /proc/self/cgroup FS=' ' /proc/self/mountinfo
+}
+
+# The test's shell moves into cgroups of its own (under the ones it was in), so that its
+# containers' default cgroups, <own>/husk/<id>, are its own too: another copy of the suite, or
+# anyone's husk, running a c1 at the same time uses another directory. Only on v1: in a v2
+# guest (the suite alone) a cgroup holding the shell could not pass controllers on.
+enter_test_cgroup() {
+	local mp own from
+	TEST_CGROUP=hk-test-$BASHPID-$RANDOM
+	TEST_CGROUP_FROM=()
+	while read -r mp own; do
+		from=$mp${own%/}
+		mkdir "$from/$TEST_CGROUP" || return 1
+		TEST_CGROUP_FROM+=("$from")
+		# v1 cpuset: no task can join a cpuset without cpus and memory nodes
+		if [ -e "$from/cpuset.cpus" ]; then
+			cat "$from/cpuset.cpus" > "$from/$TEST_CGROUP/cpuset.cpus"
+			cat "$from/cpuset.mems" > "$from/$TEST_CGROUP/cpuset.mems"
+		fi
+		# "0": this shell itself (a builtin echo, not a child)
+		echo 0 > "$from/$TEST_CGROUP/tasks"
+	done < <(v1_hierarchies)
+}
+
+# back to where the test started; what it left running in its cgroup (a server, a namespace
+# holder) is its own and goes; a cgroup left under it (a container's) fails the test
+leave_test_cgroup() {
+	local from i pids left=
+	[ -n "${TEST_CGROUP:-}" ] || return 0
+	for from in "${TEST_CGROUP_FROM[@]}"; do echo 0 > "$from/tasks"; done
+	for from in "${TEST_CGROUP_FROM[@]}"; do
+		for i in $(seq 100); do
+			pids=$(cat "$from/$TEST_CGROUP/cgroup.procs")
+			[ -z "$pids" ] && break
+			kill -9 $pids 2>/dev/null
+			sleep 0.02
+		done
+		# (an exited task leaves a v1 cgroup a moment after it is reaped)
+		for i in $(seq 50); do rmdir "$from/$TEST_CGROUP" 2>/dev/null && break; sleep 0.02; done
+		[ ! -d "$from/$TEST_CGROUP" ] || left="$left $(find "$from/$TEST_CGROUP" -mindepth 1 -type d)"
+	done
+	TEST_CGROUP=
+	[ -z "${left// }" ] || fail "cgroups left:$left"
+}
+
 setup_bundle() {
+	enter_test_cgroup
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/hk.XXXXXX")
 	BUNDLE=$TEST_DIR/bundle
 	STATE=$TEST_DIR/state
@@ -24,6 +78,7 @@ teardown_bundle() {
 		done
 	fi
 	rm -rf "$TEST_DIR"
+	leave_test_cgroup
 }
 
 setup() { setup_bundle; }
@@ -62,6 +117,16 @@ wait_stopped() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# until a condition holds (a command line, evaluated each time), at most 10 s; then fails
+wait_for() {
+	local i
+	for i in $(seq 200); do
+		eval "$1" && return 0
+		sleep 0.05
+	done
+	fail "not within 10 s: $1"
 }
 
 # fail with the output shown

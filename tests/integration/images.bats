@@ -36,14 +36,15 @@ setup() {
 	TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/hk.XXXXXX")
 	export HUSK_STORAGE=$TEST_DIR/store
 	RUNROOT=$TEST_DIR/run
-	# these tests must not make husk's bridge or table on the machine's own network
-	HAD_HUSK0=$(ip link show husk0 >/dev/null 2>&1 && echo yes || echo no)
 }
 
 # nothing of a test may stay: no mount of the store, no container state, no snapshot
 teardown() {
 	local leaks
 	leaks=$(grep -c "$TEST_DIR" /proc/self/mountinfo || true)
+	# these tests must not make husk's bridge or table on the machine's own network: a network
+	# a run used is recorded in this test's store (husk0 on the host may be anyone's)
+	networks=$(ls "$HUSK_STORAGE/networks" 2>/dev/null | grep -v '^lock$\|^ports.json$' || true)
 	# servers a test started (by pid, also when it failed half-way)
 	for pidfile in "$TEST_DIR/proxy.pid" "$TEST_DIR/reg/registry.pid"; do
 		[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null && sleep 0.1
@@ -51,7 +52,7 @@ teardown() {
 	[ -d "$RUNROOT" ] && for id in $(ls "$RUNROOT"); do "$HUSK" oci --root "$RUNROOT" delete --force "$id" >/dev/null 2>&1; done
 	rm -rf "$TEST_DIR"
 	[ "$leaks" -eq 0 ] || fail "mounts left: $leaks"
-	[ "$HAD_HUSK0" = yes ] || ! ip link show husk0 >/dev/null 2>&1 || fail "husk0 was made on the host's own network"
+	[ -z "$networks" ] || fail "a run used the host's network: $networks"
 }
 
 # husk run's default bridge would be made on this machine's own network: these tests are about
@@ -90,9 +91,14 @@ no_containers_left() {
 
 @test "run: the container's root is an overlay that the host's mount table never holds" {
 	hk image bootstrap busybox >/dev/null
-	hk run --rm busybox sh -c 'grep " / " /proc/self/mountinfo; echo husk-upper-marker-42 > /etc/new; sleep 0.3' > "$TEST_DIR/out" &
-	sleep 0.15
+	# the container holds on until the host's mounts are looked at (a line on its stdin)
+	mkfifo "$TEST_DIR/release"
+	hk run --rm -i busybox sh -c 'grep " / " /proc/self/mountinfo; echo husk-upper-marker-42 > /etc/new; read line' < "$TEST_DIR/release" > "$TEST_DIR/out" &
+	exec 5> "$TEST_DIR/release"
+	wait_for '[ -n "$(ls "$HUSK_STORAGE"/containers/*/upper/etc/new 2>/dev/null)" ]'
 	! grep -q overlay /proc/self/mountinfo || ! grep overlay /proc/self/mountinfo | grep -q "$TEST_DIR" || fail "overlay in the host's mounts"
+	echo go >&5
+	exec 5>&-
 	wait
 	grep -q ' / / .*overlay' "$TEST_DIR/out" || fail "$(cat "$TEST_DIR/out")"
 	# the write went to the container's upper directory, not into the image's layer

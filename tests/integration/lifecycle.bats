@@ -77,9 +77,10 @@ load helpers
 }
 
 @test "kill sends signals by name and by number; stopped containers refuse kill" {
-	set_cmd 'trap "echo usr1 > /tmp/got; exit 3" USR1; while :; do sleep 0.05; done'
+	# (a PID 1 ignores a signal it has no handler for yet: kill once the trap is set)
+	set_cmd 'trap "echo usr1 > /tmp/got; exit 3" USR1; touch /tmp/trapped; while :; do sleep 0.05; done'
 	husk run --detach c1
-	sleep 0.2
+	wait_for '[ -e "$BUNDLE/rootfs/tmp/trapped" ]'
 	husk kill c1 USR1
 	wait_stopped c1
 	[ "$(cat "$BUNDLE/rootfs/tmp/got")" = usr1 ]
@@ -107,9 +108,8 @@ load helpers
 @test "kill --all reaches every process in the container's cgroup" {
 	set_cmd 'sleep 100 & sleep 100 & exec sleep 100'
 	husk run --detach c1
-	sleep 0.3
 	dir=$(container_cgroup_dirs c1 | head -1)
-	[ "$(wc -l < "$dir/cgroup.procs")" -eq 3 ]
+	wait_for '[ "$(wc -l < "$dir/cgroup.procs")" -eq 3 ]'
 	husk kill --all c1 KILL
 	for i in $(seq 50); do [ -s "$dir/cgroup.procs" ] || break; sleep 0.05; done
 	[ ! -s "$dir/cgroup.procs" ]
@@ -125,18 +125,17 @@ load helpers
 	set_cmd 'sleep 30'
 	(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" run c2) &
 	runpid=$!
-	for i in $(seq 100); do husk state c2 2>/dev/null | grep -q running && break; sleep 0.05; done
+	wait_for 'husk state c2 2>/dev/null | grep -q running'
 	husk kill c2 KILL
 	wait $runpid && status=0 || status=$?
 	[ "$status" -eq $((128 + 9)) ]
 }
 
 @test "run forwards SIGTERM to the container" {
-	set_cmd 'trap "exit 7" TERM; while :; do sleep 0.05; done'
+	set_cmd 'trap "exit 7" TERM; touch /tmp/trapped; while :; do sleep 0.05; done'
 	(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" run c1) &
 	runpid=$!
-	for i in $(seq 100); do husk state c1 2>/dev/null | grep -q running && break; sleep 0.05; done
-	sleep 0.2
+	wait_for '[ -e "$BUNDLE/rootfs/tmp/trapped" ]'
 	kill -TERM $runpid
 	wait $runpid && status=0 || status=$?
 	[ "$status" -eq 7 ]
@@ -260,17 +259,23 @@ load helpers
 @test "run with terminal: true and no console socket: husk relays the terminal, raw, resized, exit status" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	update_config '.process.terminal = true | .process.args = ["sh"]'
-	tmux kill-session -t husk-run-t 2>/dev/null || true
-	tmux new-session -d -s husk-run-t -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' run c1; echo husk-exit=\$?; sleep 30"
-	for i in $(seq 100); do tmux capture-pane -t husk-run-t -p | grep -q '/ #' && break; sleep 0.05; done
-	tmux send-keys -t husk-run-t 'echo typed-$((6*7)); tty; stty size' Enter
-	sleep 0.5
-	tmux resize-window -t husk-run-t -x 120 -y 40 2>/dev/null || true
-	sleep 0.3
-	tmux send-keys -t husk-run-t 'stty size; exit 3' Enter
-	for i in $(seq 100); do tmux capture-pane -t husk-run-t -p | grep -q husk-exit && break; sleep 0.05; done
-	screen=$(tmux capture-pane -t husk-run-t -p)
-	tmux kill-session -t husk-run-t
+	# a session name of this run's own: another copy of the suite may be typing into its own
+	t=husk-run-t-$$
+	tmux new-session -d -s $t -x 100 -y 30 "cd '$BUNDLE' && '$HUSK' oci --root '$STATE' run c1; echo husk-exit=\$?; sleep 30"
+	for i in $(seq 100); do tmux capture-pane -t $t -p | grep -q '/ #' && break; sleep 0.05; done
+	tmux send-keys -t $t 'echo typed-$((6*7)); tty; stty size' Enter
+	# resized once the first size is on the screen; then asked again until the new one shows
+	for i in $(seq 100); do tmux capture-pane -t $t -p | grep -q '^30 100' && break; sleep 0.05; done
+	tmux resize-window -t $t -x 120 -y 40 2>/dev/null || true
+	for i in $(seq 20); do
+		tmux send-keys -t $t 'stty size' Enter
+		sleep 0.1
+		tmux capture-pane -t $t -p | grep -q '^40 120' && break
+	done
+	tmux send-keys -t $t 'exit 3' Enter
+	for i in $(seq 100); do tmux capture-pane -t $t -p | grep -q husk-exit && break; sleep 0.05; done
+	screen=$(tmux capture-pane -t $t -p)
+	tmux kill-session -t $t
 	[[ "$screen" == *typed-42* ]] || fail "$screen"
 	[[ "$screen" == *"/dev/pts/0"* ]] || fail "$screen"
 	[[ "$screen" == *"30 100"* ]] || fail "$screen"

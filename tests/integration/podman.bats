@@ -103,21 +103,21 @@ tmux_session() { # name command...
 
 @test "podman run -it and exec -it with husk: a shell on a terminal, typed into under tmux" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
-	tmux_session husk-run-it "$PEERS/podman.sh" "$PODSTATE" -- run -it --rm --name it1 --runtime "$HUSK_BUILD/husk-oci" localhost/busybox sh
-	tmux send-keys -t husk-run-it 'echo typed-$((6*7)); tty' Enter
-	sleep 1
-	screen=$(tmux capture-pane -t husk-run-it -p)
-	tmux send-keys -t husk-run-it 'exit' Enter
+	tmux_session husk-run-it-$$ "$PEERS/podman.sh" "$PODSTATE" -- run -it --rm --name it1 --runtime "$HUSK_BUILD/husk-oci" localhost/busybox sh
+	tmux send-keys -t husk-run-it-$$ 'echo typed-$((6*7)); tty' Enter
+	for i in $(seq 100); do tmux capture-pane -t husk-run-it-$$ -p | grep -q '^/dev/pts' && break; sleep 0.1; done
+	screen=$(tmux capture-pane -t husk-run-it-$$ -p)
+	tmux send-keys -t husk-run-it-$$ 'exit' Enter
 	[[ "$screen" == *typed-42* ]] || fail "$screen"
 	[[ "$screen" == *"/dev/pts/0"* ]] || fail "$screen"
 	podrun -d --name it2 localhost/busybox sleep 100
-	tmux_session husk-exec-it "$PEERS/podman.sh" "$PODSTATE" -- exec -it it2 sh
-	tmux send-keys -t husk-exec-it 'echo exec-typed-$((6*7)); echo pid=$$' Enter
-	sleep 1
-	screen=$(tmux capture-pane -t husk-exec-it -p)
-	tmux send-keys -t husk-exec-it 'exit' Enter
-	tmux kill-session -t husk-run-it 2>/dev/null || true
-	tmux kill-session -t husk-exec-it 2>/dev/null || true
+	tmux_session husk-exec-it-$$ "$PEERS/podman.sh" "$PODSTATE" -- exec -it it2 sh
+	tmux send-keys -t husk-exec-it-$$ 'echo exec-typed-$((6*7)); echo pid=$$' Enter
+	for i in $(seq 100); do tmux capture-pane -t husk-exec-it-$$ -p | grep -q '^pid=' && break; sleep 0.1; done
+	screen=$(tmux capture-pane -t husk-exec-it-$$ -p)
+	tmux send-keys -t husk-exec-it-$$ 'exit' Enter
+	tmux kill-session -t husk-run-it-$$ 2>/dev/null || true
+	tmux kill-session -t husk-exec-it-$$ 2>/dev/null || true
 	pod rm -f it2 >/dev/null
 	[[ "$screen" == *exec-typed-42* ]] || fail "$screen"
 	[[ "$screen" == *"pid=2"* ]] || fail "$screen"

@@ -149,7 +149,7 @@ cg() {
 	# appends, so a freeze never catches the file half rewritten
 	set_cmd 'while :; do echo . >> /tmp/count; done'
 	husk run --detach c1
-	sleep 0.3
+	wait_for '[ -s "$BUNDLE/rootfs/tmp/count" ]'
 	husk pause c1
 	[ "$(husk state c1 | jq -r .status)" = paused ]
 	count() { wc -l < "$BUNDLE/rootfs/tmp/count"; }
@@ -159,9 +159,7 @@ cg() {
 	[[ "$stderr" == *"is paused, not running"* ]]
 	husk resume c1
 	[ "$(husk state c1 | jq -r .status)" = running ]
-	sleep 0.3
-	c=$(count)
-	[ "$c" -gt "$b" ]
+	wait_for '[ "$(count)" -gt "$b" ]'
 	husk pause c1
 	# delete --force of a paused container thaws it so its processes can die
 	husk delete --force c1
@@ -171,7 +169,8 @@ cg() {
 @test "ps lists the container's processes, as a table from the host's ps and as JSON" {
 	set_cmd 'sleep 31 & exec sleep 32'
 	husk run --detach c1
-	sleep 0.2
+	# (the child is sh until it has exec'd sleep 31)
+	wait_for '[ "$(husk ps c1 | grep -c "sleep 3[12]")" -eq 2 ]'
 	run husk ps --format json c1
 	[ "$(echo "$output" | jq length)" -eq 2 ]
 	run husk ps c1
@@ -187,20 +186,21 @@ cg() {
 @test "events --stats reports memory and pids once; the stream reports an OOM kill" {
 	set_cmd 'sleep 30 & sleep 31 & wait'
 	husk run --detach c1
-	sleep 0.2
+	wait_for '[ "$(husk ps --format json c1 | jq length)" -eq 3 ]'
 	run husk events --stats c1
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.type == "stats" and .id == "c1" and .data.memory.usage.usage > 0 and .data.pids.current == 3'
 	husk delete --force c1
 	update_config '.linux.resources.memory = {"limit": 33554432, "swap": 33554432}'
-	set_cmd 'sleep 0.8; husk-probe hog 200; sleep 1'
+	# the hog starts once the stream has read the OOM count it compares against
+	set_cmd 'while [ ! -e /tmp/go ]; do sleep 0.05; done; husk-probe hog 200; sleep 1'
 	husk run --detach c2
 	husk events --interval 200ms c2 > "$TEST_DIR/events" &
 	ev=$!
-	for i in $(seq 100); do husk state c2 | grep -q stopped && break; sleep 0.1; done
-	sleep 0.5
+	wait_for 'grep -q "\"type\": *\"stats\"" "$TEST_DIR/events"'
+	touch "$BUNDLE/rootfs/tmp/go"
+	wait_for 'grep -q "\"type\": *\"oom\"" "$TEST_DIR/events"' || fail "$(cut -c1-200 "$TEST_DIR/events")"
 	kill $ev 2>/dev/null || true
-	grep -q '"type": *"oom"' "$TEST_DIR/events" || fail "$(cat "$TEST_DIR/events" | cut -c1-200)"
 	husk delete --force c2
 }
 
