@@ -36,7 +36,7 @@ static int send_msg(int fd, uint32_t type, int32_t value, int32_t errnum, const 
 	ssize_t n;
 
 	if (len > HUSK_SYNC_TEXT_MAX)
-		return husk_err_set(err, EMSGSIZE, "sync message %u of %zu bytes (husk's limit is %u)", type, len,
+		return husk_err_set(err, 0, "a sync message of %zu bytes is over husk's limit of %u bytes", len,
 				    HUSK_SYNC_TEXT_MAX);
 	n = send_retrying(fd, &mh);
 	if (n < 0 && errno == EMSGSIZE) {
@@ -98,7 +98,7 @@ int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err)
 	if (size > (ssize_t)(sizeof(h) + HUSK_SYNC_TEXT_MAX)) {
 		/* taken off the socket all the same, so the next message is not this one again */
 		recv_retrying(fd, &h, sizeof(h), MSG_TRUNC);
-		return husk_err_set(err, EMSGSIZE, "sync message of %zd bytes (husk's limit is %u)", size,
+		return husk_err_set(err, 0, "a sync message of %zd bytes is over husk's limit of %u bytes", size,
 				    HUSK_SYNC_TEXT_MAX);
 	}
 	buf = malloc((size_t)size + 1);

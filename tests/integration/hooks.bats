@@ -169,6 +169,7 @@ big_annotations() {
 	set_cmd 'true'
 	run_husk create c1
 	[ "$status" -eq 1 ]
-	[[ "$stderr" == *"the state for the hooks: sync message 6 of "*" bytes (husk's limit is 1048576)"* ]] || fail "$stderr"
+	[[ "$stderr" == *"the state for the hooks: a sync message of "*" bytes is over husk's limit of 1048576 bytes" ]] || fail "$stderr"
+	[[ "$stderr" != *"Message too long"* ]] || fail "$stderr"
 	[ ! -e "$STATE/c1" ]
 }
