@@ -11,7 +11,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
-	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun
 
 LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c src/lib/engine/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c

@@ -86,7 +86,10 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		}
 	}
 	husk_cmd_block_forwarded(&set, &old);
-	switch (husk_engine_run_start(&e, &r, &err)) {
+	int started = husk_engine_run_start(&e, &r, &err);
+	if (r.c.warning.msg[0])
+		husk_cmd_warn(g, &r.c.warning);
+	switch (started) {
 	case 0: break;
 	case 1: husk_cmd_warn(g, &err); husk_err_clear(&err); break;
 	default:

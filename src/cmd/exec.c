@@ -161,6 +161,11 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 	if (env)
 		proc.env = env, proc.n_env = n_env;
 	o.process = &proc;
+	{
+		struct husk_err warning = {0};
+		if (husk_caps_ambient_warning(&proc, &warning))
+			husk_cmd_warn(g, &warning);
+	}
 	/* blocked before the process exists, so none arrives unhandled in between */
 	husk_cmd_block_forwarded(&set, &old);
 	if (husk_container_exec(&o, &pid, &err) < 0) {

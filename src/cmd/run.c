@@ -76,22 +76,36 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		/* the same as create + start: the init outlives this process */
 		if (husk_container_create(&o, &c, &err) < 0)
 			return husk_cmd_fail(g, &err);
+		if (c.warning.msg[0])
+			husk_cmd_warn(g, &c.warning);
 		close(c.sync_fd);
 		close(c.lock_fd);
 		switch (husk_container_start(o.root, o.id, &err)) {
 		case 0: return 0;
 		case 1: return husk_cmd_warn(g, &err);
-		default: return husk_cmd_fail(g, &err);
+		default:
+			/* a run that failed leaves nothing behind, as without --detach */
+			husk_cmd_fail(g, &err);
+			husk_err_clear(&err);
+			if (husk_container_delete(o.root, o.id, true, &err) < 0)
+				husk_cmd_fail(g, &err);
+			return 1;
 		}
 	}
 	o.run = true;
 	o.relay_terminal = o.console_socket == NULL;
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
 	husk_cmd_block_forwarded(&set, &old);
-	switch (husk_container_run(&o, &c, NULL, NULL, &err)) {
-	case 0: break;
-	case 1: husk_cmd_warn(g, &err); husk_err_clear(&err); break;
-	default: sigprocmask(SIG_SETMASK, &old, NULL); return husk_cmd_fail(g, &err);
+	int started = husk_container_run(&o, &c, NULL, NULL, &err);
+	if (c.warning.msg[0])
+		husk_cmd_warn(g, &c.warning);
+	if (started < 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return husk_cmd_fail(g, &err);
+	}
+	if (started == 1) {
+		husk_cmd_warn(g, &err);
+		husk_err_clear(&err);
 	}
 	status = husk_cmd_wait(c.pid, c.terminal_fd, &set, &err);
 	close(c.sync_fd);

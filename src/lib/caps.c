@@ -48,11 +48,14 @@ int husk_caps_apply(const struct husk_process *p, struct husk_err *err)
 		return husk_err_sys(err, "set capabilities (a set may hold one the bounding set lacks)");
 	}
 	cap_free(caps);
-	/* ambient capabilities must be permitted and inheritable already: set them last */
+	/* ambient capabilities must be permitted and inheritable already: set them last. Those
+	 * that are not, the kernel refuses (EPERM): they are left out, as runc and crun do, since
+	 * the configs `runc spec` and `crun spec` write list such ones; husk warns about them
+	 * (husk_caps_ambient_warning) */
 	if (cap_reset_ambient() < 0 && errno != EINVAL)
 		return husk_err_sys(err, "clear ambient capabilities");
 	for (int cap = 0; cap < last && cap < 64; cap++)
-		if (p->caps[HUSK_CAP_AMBIENT] & (1ull << cap))
+		if ((p->caps[HUSK_CAP_AMBIENT] & ~husk_caps_ambient_unraisable(p)) & (1ull << cap))
 			if (cap_set_ambient((cap_value_t)cap, CAP_SET) < 0)
 				return husk_err_sys(err, "raise ambient capability %d", cap);
 	return 0;
@@ -72,4 +75,37 @@ int husk_cap_from_name(const char *name)
 	if (cap_from_name(lower, &cap) < 0)
 		return -1;
 	return (int)cap;
+}
+
+uint64_t husk_caps_ambient_unraisable(const struct husk_process *p)
+{
+	if (!p->has_caps)
+		return 0;
+	return p->caps[HUSK_CAP_AMBIENT] & ~(p->caps[HUSK_CAP_PERMITTED] & p->caps[HUSK_CAP_INHERITABLE]);
+}
+
+int husk_caps_ambient_warning(const struct husk_process *p, struct husk_err *warning)
+{
+	uint64_t skipped = husk_caps_ambient_unraisable(p);
+	char names[HUSK_ERR_MSG_MAX / 2] = "";
+	size_t used = 0;
+
+	if (!skipped)
+		return 0;
+	for (int cap = 0; cap < 64 && used < sizeof(names); cap++) {
+		char *name;
+		if (!(skipped & (1ull << cap)))
+			continue;
+		/* libcap says "cap_kill"; the config says "CAP_KILL" */
+		name = cap_to_name((cap_value_t)cap);
+		for (char *c = name; c && *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", used ? ", " : "",
+					 name ? name : "?");
+		cap_free(name);
+	}
+	husk_err_set(warning, 0,
+		     "process.capabilities.ambient: %s left out: the kernel raises an ambient capability only if it "
+		     "is also permitted and inheritable", names);
+	return 1;
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <linux/sched.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "cgroup_limits.h"
 #include "defaults.h"
@@ -204,25 +205,40 @@ static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, b
 	free(leaves);
 }
 
+static char *state_text(const struct husk_state *st, enum husk_status status)
+{
+	json_t *state = husk_state_to_json(st, status);
+	char *text = json_dumps(state, JSON_COMPACT);
+
+	json_decref(state);
+	return text;
+}
+
 /* The init has made its namespaces and waits: run prestart and createRuntime in husk's own
- * namespaces, then hand it the state for createContainer and startContainer. */
+ * namespaces, then hand it the state for createContainer and for startContainer. Each hook sees
+ * the status the runtime-spec's lifecycle has at its step: the create hooks run while the
+ * container is being created ("creating"); startContainer runs after create finished and before
+ * the program ("created"), as in runc. */
 static int run_create_hooks(int sync_fd, struct husk_state *st, pid_t pid, const struct husk_spec *spec,
 			    struct husk_err *err)
 {
-	struct husk_sync_msg msg;
-	_cleanup_free_ char *text = NULL;
-	json_t *state;
+	_cleanup_sync_msg_ struct husk_sync_msg msg = {0};
+	_cleanup_free_ char *creating = NULL, *created = NULL;
 
 	if (husk_sync_expect(sync_fd, HUSK_SYNC_HOOKS, &msg, err) < 0)
 		return -1;
 	st->pid = pid;
-	state = husk_state_to_json(st, HUSK_CREATING);
-	text = json_dumps(state, JSON_COMPACT);
-	json_decref(state);
-	if (husk_hooks_run(spec, HUSK_HOOK_PRESTART, text, err) < 0 ||
-	    husk_hooks_run(spec, HUSK_HOOK_CREATE_RUNTIME, text, err) < 0)
+	creating = state_text(st, HUSK_CREATING);
+	created = state_text(st, HUSK_CREATED);
+	if (!creating || !created)
+		return husk_err_set(err, ENOMEM, "encode the state for the hooks");
+	if (husk_hooks_run(spec, HUSK_HOOK_PRESTART, creating, err) < 0 ||
+	    husk_hooks_run(spec, HUSK_HOOK_CREATE_RUNTIME, creating, err) < 0)
 		return -1;
-	return husk_sync_send_text(sync_fd, HUSK_SYNC_STATE, text, err) < 0 ? husk_err_wrap(err, "the state for the hooks") : 0;
+	if (husk_sync_send_text(sync_fd, HUSK_SYNC_STATE, creating, err) < 0 ||
+	    husk_sync_send_text(sync_fd, HUSK_SYNC_STATE, created, err) < 0)
+		return husk_err_wrap(err, "the state for the hooks");
+	return 0;
 }
 
 /* poststart / poststop: from the config in the bundle, as it is now. Their failure is only a
@@ -232,7 +248,6 @@ static int run_post_hooks(const struct husk_state *st, enum husk_hook_kind kind,
 {
 	struct husk_spec spec;
 	_cleanup_free_ char *text = NULL;
-	json_t *state;
 	int rc;
 
 	if (!st->hooks)
@@ -241,10 +256,8 @@ static int run_post_hooks(const struct husk_state *st, enum husk_hook_kind kind,
 		husk_err_wrap(err, "%s hooks", husk_hook_kind_names[kind]);
 		return 1;
 	}
-	state = husk_state_to_json(st, status);
-	text = json_dumps(state, JSON_COMPACT);
-	json_decref(state);
-	rc = husk_hooks_run(&spec, kind, text, err) < 0 ? 1 : 0;
+	text = state_text(st, status);
+	rc = husk_hooks_run_all(&spec, kind, text ? text : "{}", err) < 0 ? 1 : 0;
 	husk_spec_free(&spec);
 	return rc;
 }
@@ -285,7 +298,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	bool claimed = false;
 
 	memset(c, 0, sizeof(*c));
-	c->sync_fd = c->lock_fd = c->terminal_fd = -1;
+	*c = (struct husk_container){.sync_fd = -1, .lock_fd = -1, .terminal_fd = -1};
 	memset(&cg, 0, sizeof(cg));
 	cg.v2_dirfd = -1;
 	if (husk_state_check_id(o->id, err) < 0)
@@ -300,6 +313,11 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, EINVAL, "config.json: linux.namespaces: husk needs a mount namespace");
 		goto out;
 	}
+	if (!spec.has_process && o->run) {
+		husk_err_set(err, 0, "config.json: no \"process\": there is nothing to run (create accepts such a "
+			     "config; start refuses it)");
+		goto out;
+	}
 	if (spec.process.terminal && !o->console_socket && !o->run) {
 		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
@@ -310,6 +328,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	}
 	if (husk_lsm_check(&spec, err) < 0)
 		goto out;
+	husk_caps_ambient_warning(&spec.process, &c->warning);
 	/* compiled (or found in the cache) before anything is created: a bad filter fails here */
 	cache_dir = husk_xasprintf("%s/.cache", o->root);
 	if (husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0)
@@ -349,6 +368,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	st.annotations = json_incref(spec.annotations);
 	for (int k = 0; k < HUSK_HOOK_KINDS; k++)
 		st.hooks = st.hooks || spec.n_hooks[k];
+	st.no_process = !spec.has_process;
 	state_cgroups(&st, &cg, true);
 	if (husk_state_write(lock_fd, &st, err) < 0 || husk_cgroup_create(&cg, err) < 0)
 		goto out;
@@ -397,7 +417,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	if (husk_hooks_during_create(&spec) && run_create_hooks(sv[0], &st, pid, &spec, err) < 0)
 		goto out;
 	{
-		struct husk_sync_msg msg;
+		_cleanup_sync_msg_ struct husk_sync_msg msg = {0};
 		if (husk_sync_expect(sv[0], HUSK_SYNC_READY, &msg, err) < 0) {
 			if (err->errnum == EPIPE) {
 				int status = 0;
@@ -480,6 +500,12 @@ int husk_container_start(const char *root, const char *id, struct husk_err *err)
 	status = husk_state_status(&st);
 	if (status != HUSK_CREATED) {
 		husk_err_set(err, EINVAL, "container \"%s\" is %s, not created", id, husk_status_name(status));
+		goto out;
+	}
+	/* the runtime-spec: start fails when process was not set, and the container stays as it
+	 * was (created, its init waiting): checked before the fifo is touched */
+	if (st.no_process) {
+		husk_err_set(err, 0, "container \"%s\" has no process to start: its config.json had no \"process\"", id);
 		goto out;
 	}
 	/* O_NONBLOCK: if the init is gone there is no reader and this fails instead of hanging */

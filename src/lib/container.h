@@ -34,6 +34,8 @@ struct husk_container {
 	int sync_fd;                 /* run only: START goes here */
 	int lock_fd;
 	int terminal_fd;             /* relay_terminal and process.terminal: the pty master, or -1 */
+	struct husk_err warning;     /* set (msg not empty) when create went on past something the
+				      * caller should tell: ambient capabilities left out */
 };
 
 int husk_container_create(const struct husk_create_opts *opts, struct husk_container *c, struct husk_err *err);

@@ -11,6 +11,10 @@
  * killed after its timeout. The first that fails (exit status, signal, timeout, exec) stops the
  * run and is the error. */
 int husk_hooks_run(const struct husk_spec *spec, enum husk_hook_kind kind, const char *state_json, struct husk_err *err);
+/* The same for hooks whose failure is only a warning (poststart, poststop): every hook runs
+ * whatever the others did; -1 if any failed, with err naming each failure. */
+int husk_hooks_run_all(const struct husk_spec *spec, enum husk_hook_kind kind, const char *state_json,
+		       struct husk_err *err);
 
 /* Does the config have any hook of those that run during create (prestart, createRuntime,
  * createContainer, startContainer)? */

@@ -168,7 +168,7 @@ static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
 	char byte;
 
 	if (ctx->start_fd < 0) {
-		struct husk_sync_msg msg;
+		_cleanup_sync_msg_ struct husk_sync_msg msg = {0};
 		return husk_sync_expect(ctx->sync_fd, HUSK_SYNC_START, &msg, err);
 	}
 	/* a fifo opened for reading before any writer came does not report POLLHUP, so
@@ -224,7 +224,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	const struct husk_spec *spec = ctx->spec;
 	const struct husk_process *p = &spec->process;
 	bool new_user = spec->ns_new & CLONE_NEWUSER;
-	struct husk_sync_msg msg;
+	_cleanup_sync_msg_ struct husk_sync_msg msg = {0};
 
 	if (new_user) {
 		/* until husk has written our id maps we are nobody in our own namespace */
@@ -259,11 +259,14 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	/* hooks: husk runs prestart and createRuntime now that the namespaces exist, then this
 	 * process runs createContainer in them, before the switch to the new root */
 	if (husk_hooks_during_create(spec)) {
-		struct husk_sync_msg msg;
+		struct husk_sync_msg creating, created;
 		if (husk_sync_send(ctx->sync_fd, HUSK_SYNC_HOOKS, 0, err) < 0 ||
-		    husk_sync_expect(ctx->sync_fd, HUSK_SYNC_STATE, &msg, err) < 0)
+		    husk_sync_expect(ctx->sync_fd, HUSK_SYNC_STATE, &creating, err) < 0)
 			return -1;
-		memcpy(ctx->hook_state, msg.text, sizeof(ctx->hook_state));
+		ctx->hook_state = creating.text;
+		if (husk_sync_expect(ctx->sync_fd, HUSK_SYNC_STATE, &created, err) < 0)
+			return -1;
+		ctx->start_state = created.text;
 		if (husk_hooks_run(spec, HUSK_HOOK_CREATE_CONTAINER, ctx->hook_state, err) < 0)
 			return -1;
 	}
@@ -281,6 +284,10 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, &ropts, err) < 0)
 		return -1;
 	close(ropts.devnull_tree);
+	/* without a process (the runtime-spec makes it optional until start) there is nothing to
+	 * prepare: the container is made and the init waits, as it would for one; `start` refuses */
+	if (!spec->has_process)
+		return 0;
 	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
 		return -1;
 	if (husk_rootfs_seal(spec, err) < 0)
@@ -359,8 +366,14 @@ void husk_init_run(struct husk_init_ctx *ctx)
 		_exit(1);
 	if (wait_for_start(ctx, &err) < 0)
 		_exit(1);
+	/* husk's start refuses a container without a process before it writes the fifo; a byte
+	 * that came all the same (written by hand) finds nothing to run */
+	if (!ctx->spec->has_process) {
+		dprintf(STDERR_FILENO, "husk: start: the container has no process: its config.json had no \"process\"\n");
+		_exit(1);
+	}
 	/* startContainer: in the container, its paths resolved in the new root, just before exec */
-	if (husk_hooks_run(ctx->spec, HUSK_HOOK_START_CONTAINER, ctx->hook_state, &err) < 0) {
+	if (husk_hooks_run(ctx->spec, HUSK_HOOK_START_CONTAINER, ctx->start_state, &err) < 0) {
 		dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
 		_exit(1);
 	}

@@ -23,7 +23,8 @@ struct husk_init_ctx {
 	int console_fd;         /* connected --console-socket, or -1 */
 	const struct husk_bpf *seccomp; /* compiled filter, or insns == NULL */
 	int listener_fd;        /* connected seccomp listenerPath, or -1 */
-	char hook_state[HUSK_ERR_MSG_MAX]; /* the state JSON husk sends for createContainer/startContainer */
+	char *hook_state;       /* the state JSON husk sends for createContainer ("creating") */
+	char *start_state;      /* and for startContainer ("created") */
 	int preserve_fds;
 	int root_mount_fd;      /* or -1: see husk_create_opts */
 	bool no_pivot, no_new_keyring;

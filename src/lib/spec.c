@@ -522,14 +522,15 @@ fail:
 	return -1;
 }
 
-static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
+/* 1 when root.process was there and is valid, 0 when it is absent and not required. */
+static int parse_process(struct ctx *c, json_t *root, struct husk_process *p, bool required)
 {
 	json_t *process, *console;
 	long long n;
-	int rc = field(c, root, "process", JSON_OBJECT, true, &process);
+	int rc = field(c, root, "process", JSON_OBJECT, required, &process);
 
 	if (rc <= 0)
-		return -1;
+		return rc;
 	if (get_bool(c, process, "terminal", &p->terminal) < 0)
 		goto fail;
 	rc = field(c, process, "consoleSize", JSON_OBJECT, false, &console);
@@ -586,7 +587,7 @@ static int parse_process(struct ctx *c, json_t *root, struct husk_process *p)
 	    parse_io_priority(c, process, p) < 0 || parse_scheduler(c, process, p) < 0)
 		goto fail;
 	pop(c);
-	return 0;
+	return 1;
 fail_pop:
 	pop(c);
 fail:
@@ -1442,9 +1443,16 @@ int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_
 		goto fail;
 	pop(&c);
 	if (get_string(&c, spec->json, "hostname", false, &spec->hostname) < 0 ||
-	    get_string(&c, spec->json, "domainname", false, &spec->domainname) < 0 ||
-	    parse_process(&c, spec->json, &spec->process) < 0 ||
-	    parse_object_array(&c, spec->json, "mounts", sizeof(struct husk_mount), (void **)&spec->mounts,
+	    get_string(&c, spec->json, "domainname", false, &spec->domainname) < 0)
+		goto fail;
+	/* optional until start (the runtime-spec): create makes the container without it */
+	rc = parse_process(&c, spec->json, &spec->process, false);
+	if (rc < 0)
+		goto fail;
+	spec->has_process = rc > 0;
+	if (!spec->has_process)
+		spec->process.cwd = "/";
+	if (parse_object_array(&c, spec->json, "mounts", sizeof(struct husk_mount), (void **)&spec->mounts,
 			       &spec->n_mounts, parse_mount, NULL) < 0 ||
 	    parse_linux(&c, spec->json, spec) < 0 || parse_hooks(&c, spec->json, spec) < 0)
 		goto fail;
@@ -1531,7 +1539,7 @@ int husk_process_parse(const char *file, const char *text, size_t len, json_t **
 	/* parse_process reads root.process: wrap the object so the same checks apply (positions
 	 * then point at the file's start, as "process" is not in its text) */
 	wrapper = json_pack("{s:O}", "process", obj);
-	if (!json_is_object(obj) || parse_process(&c, wrapper, p) < 0) {
+	if (!json_is_object(obj) || parse_process(&c, wrapper, p, true) < 0) {
 		if (!json_is_object(obj))
 			fail(&c, "expected an object, got %s", type_name(obj));
 		json_decref(wrapper);

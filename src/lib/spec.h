@@ -178,6 +178,7 @@ struct husk_spec {
 	const char *oci_version;
 	const char *root_path;
 	bool root_readonly;
+	bool has_process;           /* optional until start; without it process is zeroed, cwd "/" */
 	struct husk_process process;
 	const char *hostname, *domainname;
 	struct husk_mount *mounts;

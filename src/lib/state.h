@@ -25,6 +25,7 @@ struct husk_state {
 	size_t n_cgroup_created;
 	json_t *annotations;
 	bool hooks;                  /* the config has hooks: start and delete read it again */
+	bool no_process;             /* created from a config without process: start refuses */
 };
 
 /* Container ids: letters, digits, '_', '+', '-', '.', not "." or "..", at most 1024 bytes. */

@@ -1,11 +1,18 @@
 /* Messages between husk and the container's init over a SOCK_SEQPACKET pair: one message a
- * datagram, so an error from the child side arrives whole, with its errno. */
+ * datagram, so an error from the child side arrives whole, with its errno. A message is a
+ * fixed header and, for some types, a text of any length up to HUSK_SYNC_TEXT_MAX: the
+ * receiver learns the datagram's size before reading it (MSG_PEEK | MSG_TRUNC). */
 #ifndef HUSK_SYNC_H
 #define HUSK_SYNC_H
 
 #include <stdint.h>
 
 #include "error.h"
+
+/* The largest text a message may carry. The state JSON (with config.json's annotations) is the
+ * largest thing sent; a megabyte is far past any real one, and each side refuses more with a
+ * clear error rather than allocate what a broken peer claims. */
+#define HUSK_SYNC_TEXT_MAX (1u << 20)
 
 enum husk_sync_type {
 	HUSK_SYNC_MAPPED = 1, /* husk -> init: uid/gid maps written, go on */
@@ -21,16 +28,21 @@ struct husk_sync_msg {
 	uint32_t type;
 	int32_t value;
 	int32_t errnum;
-	char text[HUSK_ERR_MSG_MAX];
+	char *text;           /* malloc'ed and NUL-terminated; NULL when the message has none */
 };
 
 int husk_sync_send(int fd, enum husk_sync_type type, int32_t value, struct husk_err *err);
 int husk_sync_send_error(int fd, const struct husk_err *failure);
-/* A message with text (at most HUSK_ERR_MSG_MAX - 1 bytes). */
+/* A message with text, of at most HUSK_SYNC_TEXT_MAX bytes. */
 int husk_sync_send_text(int fd, enum husk_sync_type type, const char *text, struct husk_err *err);
-/* Receive one message; EOF (the peer died or closed) is an error with errnum EPIPE. */
+/* Receive one message; EOF (the peer died or closed) is an error with errnum EPIPE. On success
+ * msg->text is the caller's to free (husk_sync_msg_free). */
 int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err);
-/* Receive a message of the given type; an ERROR message becomes *err. */
+/* Receive a message of the given type; an ERROR message becomes *err. Only a message returned
+ * with success keeps its text. */
 int husk_sync_expect(int fd, enum husk_sync_type type, struct husk_sync_msg *msg, struct husk_err *err);
+void husk_sync_msg_free(struct husk_sync_msg *msg);
+
+#define _cleanup_sync_msg_ __attribute__((cleanup(husk_sync_msg_free)))
 
 #endif

@@ -77,8 +77,38 @@ teardown_bundle() {
 			"$HUSK" oci --root "$STATE" delete --force "$id" >/dev/null 2>&1 || true
 		done
 	fi
+	# what a peer runtime (runc_peer, crun_peer) left under its private root
+	if [ -d "$TEST_DIR/runc-root" ]; then
+		for id in $(ls "$TEST_DIR/runc-root"); do
+			runc_peer delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
+	if [ -d "$TEST_DIR/crun-root" ]; then
+		for id in $(ls "$TEST_DIR/crun-root"); do
+			crun_peer delete --force "$id" >/dev/null 2>&1 || true
+		done
+	fi
 	rm -rf "$TEST_DIR"
 	leave_test_cgroup
+}
+
+# Debian's runc and crun, to show a config is one they run too; each with a private --root in
+# the test's directory, which teardown empties
+runc_peer() {
+	runc --root "$TEST_DIR/runc-root" "$@"
+}
+
+# crun 1.8 refuses a hybrid host whose cgroup2 hierarchy has a controller ("cgroups in hybrid
+# mode not supported"): there it runs in a private mount namespace without that hierarchy, so
+# it sees the v1 controllers only (nothing changes on the host)
+crun_peer() {
+	if [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] &&
+	   grep -q . /sys/fs/cgroup/unified/cgroup.controllers; then
+		unshare -m --propagation private sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh \
+			crun --root "$TEST_DIR/crun-root" "$@"
+	else
+		crun --root "$TEST_DIR/crun-root" "$@"
+	fi
 }
 
 setup() { setup_bundle; }

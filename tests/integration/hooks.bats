@@ -67,3 +67,109 @@ hook() { # kind script [timeout]
 	[ "$status" -eq 0 ]
 	[ "$output" = "SigIgn:	0000000000000000" ] || fail "$output"
 }
+
+@test "each hook kind sees the status of its step in the runtime-spec's lifecycle" {
+	# the state each hook reads on its stdin, kept whole; startContainer runs in the container
+	for k in prestart createRuntime createContainer poststart poststop; do
+		hook $k "cat > $TEST_DIR/$k.json"
+	done
+	hook startContainer 'cat > /tmp/startContainer.json'
+	set_cmd 'sleep 0.1'
+	husk create c1
+	pid=$(husk state c1 | jq .pid)
+	husk start c1
+	wait_stopped c1
+	husk delete c1
+	cp "$BUNDLE/rootfs/tmp/startContainer.json" "$TEST_DIR/"
+	# creating while create runs (steps 3-5); created once it has, before the program (7);
+	# running after it started (9); stopped after it exited (13)
+	for want in prestart:creating createRuntime:creating createContainer:creating \
+		    startContainer:created poststart:running poststop:stopped; do
+		k=${want%%:*}
+		got=$(jq -r .status "$TEST_DIR/$k.json")
+		[ "$got" = "${want#*:}" ] || fail "$k saw \"$got\", not \"${want#*:}\""
+		[ "$(jq -r .id "$TEST_DIR/$k.json")" = c1 ] || fail "$k: $(cat "$TEST_DIR/$k.json")"
+	done
+	for k in prestart createRuntime createContainer startContainer poststart; do
+		[ "$(jq .pid "$TEST_DIR/$k.json")" = "$pid" ] || fail "$k: pid $(jq .pid "$TEST_DIR/$k.json"), not $pid"
+	done
+}
+
+@test "a failing poststart or poststop hook is a warning in the log, and the hooks after it still run" {
+	hook poststart 'exit 4'
+	hook poststart "echo ran > $TEST_DIR/poststart1"
+	hook poststop 'exit 5'
+	hook poststop 'kill -9 $$'
+	hook poststop "echo ran > $TEST_DIR/poststop2"
+	set_cmd 'echo hello'
+	run_husk --log "$TEST_DIR/log" run c1
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$output" = hello ]
+	[ "$(cat "$TEST_DIR/poststart1")" = ran ]
+	[ "$(cat "$TEST_DIR/poststop2")" = ran ]
+	grep 'level=warning' "$TEST_DIR/log" | grep -q 'hook poststart\[0\] (/bin/sh) exited with status 4' || fail "$(cat "$TEST_DIR/log")"
+	grep 'level=warning' "$TEST_DIR/log" | grep 'hook poststop\[0\] (/bin/sh) exited with status 5' |
+		grep -q 'hook poststop\[1\] (/bin/sh) was killed by signal 9' || fail "$(cat "$TEST_DIR/log")"
+	[ ! -e "$STATE/c1" ]
+	# the same through create, start, delete
+	husk create c2
+	run_husk --log "$TEST_DIR/log2" start c2
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[[ "$stderr" == *"warning: hook poststart[0] (/bin/sh) exited with status 4"* ]]
+	wait_stopped c2
+	rm "$TEST_DIR/poststop2"
+	run_husk delete c2
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[[ "$stderr" == *"warning: hook poststop[0] (/bin/sh) exited with status 5"* ]]
+	[ "$(cat "$TEST_DIR/poststop2")" = ran ]
+	[ ! -e "$STATE/c2" ]
+}
+
+# annotations of about N KiB, as one object
+big_annotations() {
+	local i
+	for i in $(seq "$1"); do
+		printf '{"org.test.a%d": "%s"}\n' "$i" "$(head -c 1000 /dev/zero | tr '\0' x)"
+	done | jq -s 'add' > "$TEST_DIR/annotations.json"
+	update_config --slurpfile a "$TEST_DIR/annotations.json" '.annotations = $a[0]'
+}
+
+@test "every hook gets the whole state with 64 KiB of annotations" {
+	big_annotations 64
+	for k in prestart createRuntime createContainer poststart poststop; do
+		hook $k "cat > $TEST_DIR/$k.json"
+	done
+	hook startContainer 'cat > /tmp/startContainer.json'
+	set_cmd 'true'
+	run_husk run c1
+	[ "$status" -eq 0 ] || fail "$stderr"
+	cp "$BUNDLE/rootfs/tmp/startContainer.json" "$TEST_DIR/"
+	want=$(jq -c . "$TEST_DIR/annotations.json" | sha256sum)
+	for k in prestart createRuntime createContainer startContainer poststart poststop; do
+		[ "$(jq -c .annotations "$TEST_DIR/$k.json" | sha256sum)" = "$want" ] || fail "$k: annotations differ"
+	done
+}
+
+@test "a hook that does not read a large state is still killed at its timeout" {
+	# more than a pipe holds: writing the state must not block past the timeout
+	big_annotations 200
+	hook createRuntime 'exec sleep 30' 1
+	set_cmd 'true'
+	start=$(date +%s)
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[ $(( $(date +%s) - start )) -lt 10 ]
+	[[ "$stderr" == *"hook createRuntime[0] (/bin/sh) did not finish within 1 s"* ]] || fail "$stderr"
+	[ ! -e "$STATE/c1" ]
+}
+
+@test "a state past husk's message limit fails create with a clear error and leaves nothing" {
+	big_annotations 1100
+	hook createContainer 'true'
+	set_cmd 'true'
+	run_husk create c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"the state for the hooks: a sync message of "*" bytes is over husk's limit of 1048576 bytes" ]] || fail "$stderr"
+	[[ "$stderr" != *"Message too long"* ]] || fail "$stderr"
+	[ ! -e "$STATE/c1" ]
+}

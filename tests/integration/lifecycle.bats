@@ -307,3 +307,40 @@ load helpers
 	husk delete c1
 	[ ! -e "$STATE/c1" ]
 }
+
+@test "a config without process: create makes the container, start refuses and leaves it created, delete removes it" {
+	# the runtime-spec makes process optional until start
+	update_config 'del(.process)'
+	husk create --pid-file "$TEST_DIR/pid" c1
+	pid=$(cat "$TEST_DIR/pid")
+	[ "$(husk state c1 | jq -r .status)" = created ]
+	# the init made the container (its root is the bundle's rootfs) and waits
+	[ -x "/proc/$pid/root/bin/busybox" ]
+	for try in 1 2; do
+		run_husk start c1
+		[ "$status" -eq 1 ]
+		[ "$stderr" = 'husk: start: container "c1" has no process to start: its config.json had no "process"' ] ||
+			fail "$stderr"
+		[ "$(husk state c1 | jq -r .status)" = created ]
+		[ "$(husk state c1 | jq -r .pid)" = "$pid" ]
+		[ -d "/proc/$pid" ]
+		[ -p "$STATE/c1/exec.fifo" ]
+	done
+	husk delete c1
+	[ ! -e "$STATE/c1" ]
+	# the waiting init is killed (and reaped by whoever is its parent now)
+	for i in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+	[ ! -d "/proc/$pid" ]
+}
+
+@test "run refuses a config without process and leaves nothing, with or without --detach" {
+	update_config 'del(.process)'
+	run_husk run c1
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'config.json: no "process": there is nothing to run'* ]] || fail "$stderr"
+	[ ! -e "$STATE/c1" ]
+	run_husk run --detach c2
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'container "c2" has no process to start'* ]] || fail "$stderr"
+	[ ! -e "$STATE/c2" ]
+}

@@ -101,3 +101,35 @@ load helpers
 	[ "$status" -eq 0 ]
 	[ "$output" = "$host" ]
 }
+
+@test "the configs runc spec and crun spec write run: ambient capabilities the kernel refuses are left out with a warning, as runc and crun do" {
+	for peer in runc crun; do
+		dir=$TEST_DIR/$peer-spec
+		mkdir "$dir"
+		(cd "$dir" && $peer spec)
+		# unchanged but for the root and the program (the terminal stays on: husk relays it)
+		jq --arg r "$BUNDLE/rootfs" '.root.path = $r | .process.args = ["grep", "^Cap", "/proc/self/status"]' \
+			"$dir/config.json" > "$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+		# ambient capabilities listed, none of them inheritable: the kernel refuses to raise those
+		[ "$(jq '.process.capabilities.ambient | length' "$dir/config.json")" -eq 3 ]
+		[ "$(jq '.process.capabilities.inheritable // [] | length' "$dir/config.json")" -eq 0 ]
+		run --separate-stderr "$HUSK" oci --root "$STATE" --log "$TEST_DIR/$peer.log" run --bundle "$dir" "amb-$peer"
+		[ "$status" -eq 0 ] || fail "$peer spec: $stderr"
+		caps=$(echo "$output" | tr -d '\r')
+		# CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29): permitted, not ambient
+		[[ "$caps" == *"CapPrm:	0000000020000420"* ]] || fail "$peer spec: $caps"
+		[[ "$caps" == *"CapAmb:	0000000000000000"* ]] || fail "$peer spec: $caps"
+		grep 'level=warning' "$TEST_DIR/$peer.log" |
+			grep -q 'process.capabilities.ambient: CAP_KILL, CAP_NET_BIND_SERVICE, CAP_AUDIT_WRITE left out' ||
+			fail "$peer spec: log: $(cat "$TEST_DIR/$peer.log")"
+		[ ! -e "$STATE/amb-$peer" ]
+
+		# the peer itself runs its own config (without a terminal: runc wants a real one then)
+		jq '.process.terminal = false' "$dir/config.json" > "$dir/c.json" && mv "$dir/c.json" "$dir/config.json"
+		id=husk-peer-$peer-$$
+		run --separate-stderr ${peer}_peer run --bundle "$dir" "$id"
+		[ "$status" -eq 0 ] || fail "$peer itself: $stderr"
+		[[ "$output" == *"CapAmb:	0000000000000000"* ]] || fail "$peer itself: $output"
+		[ -z "$(ls "$TEST_DIR/$peer-root")" ] || fail "$peer left $(ls "$TEST_DIR/$peer-root")"
+	done
+}

@@ -6,11 +6,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lib/cgroup.h"
 #include "lib/jsonpos.h"
@@ -21,6 +24,7 @@
 #include "lib/ns.h"
 #include "lib/state.h"
 #include "lib/names.h"
+#include "lib/sync.h"
 
 static void test_signals(void **state)
 {
@@ -269,6 +273,72 @@ static void test_systemd_path(void **state)
 	assert_non_null(strstr(err.msg, ".slice"));
 }
 
+/* The sync messages over a real SEQPACKET pair: texts of any size up to the limit arrive
+ * whole, past it both sides refuse with the size named, and the socket goes on working. */
+static void test_sync_messages(void **state)
+{
+	struct husk_sync_msg msg = {0};
+	struct husk_err err = {0}, failure = {0};
+	size_t big = 300 * 1024; /* past the default socket buffer (about 200 KiB) */
+	char *text = malloc(HUSK_SYNC_TEXT_MAX + 2);
+	int sv[2];
+	(void)state;
+
+	assert_non_null(text);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	/* no text: none allocated */
+	assert_int_equal(husk_sync_send(sv[0], HUSK_SYNC_PID, 1234, &err), 0);
+	assert_int_equal(husk_sync_expect(sv[1], HUSK_SYNC_PID, &msg, &err), 0);
+	assert_int_equal(msg.value, 1234);
+	assert_null(msg.text);
+	/* a large text, whole */
+	memset(text, 'x', big);
+	text[big] = '\0';
+	assert_int_equal(husk_sync_send_text(sv[0], HUSK_SYNC_STATE, text, &err), 0);
+	assert_int_equal(husk_sync_expect(sv[1], HUSK_SYNC_STATE, &msg, &err), 0);
+	assert_int_equal(strlen(msg.text), big);
+	assert_int_equal(msg.text[big - 1], 'x');
+	husk_sync_msg_free(&msg);
+	/* an error becomes the receiver's error */
+	husk_err_set(&failure, ENOENT, "exec \"/bin/nope\"");
+	assert_int_equal(husk_sync_send_error(sv[0], &failure), 0);
+	assert_int_equal(husk_sync_expect(sv[1], HUSK_SYNC_READY, &msg, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_string_equal(err.msg, "exec \"/bin/nope\"");
+	assert_null(msg.text);
+	husk_err_clear(&err);
+	/* past the limit: refused before sending */
+	memset(text, 'y', HUSK_SYNC_TEXT_MAX + 1);
+	text[HUSK_SYNC_TEXT_MAX + 1] = '\0';
+	assert_int_equal(husk_sync_send_text(sv[0], HUSK_SYNC_STATE, text, &err), -1);
+	assert_non_null(strstr(err.msg, "of 1048577 bytes is over husk's limit of 1048576 bytes"));
+	husk_err_clear(&err);
+	/* and refused when received (a peer that does not check): the datagram is taken off, the
+	 * next message is read as usual */
+	{
+		uint32_t header[3] = {HUSK_SYNC_STATE, 0, 0};
+		struct iovec iov[2] = {{header, sizeof(header)}, {text, HUSK_SYNC_TEXT_MAX + 1}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		int size = 4 * HUSK_SYNC_TEXT_MAX;
+		if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) == 0 &&
+		    sendmsg(sv[0], &mh, 0) > 0) {
+			assert_int_equal(husk_sync_recv(sv[1], &msg, &err), -1);
+			assert_non_null(strstr(err.msg, "of 1048589 bytes is over husk's limit"));
+			husk_err_clear(&err);
+		} else if (geteuid() == 0) {
+			fail_msg("could not send a datagram past the limit: %s", strerror(errno));
+		}
+	}
+	assert_int_equal(husk_sync_send(sv[0], HUSK_SYNC_READY, 0, &err), 0);
+	assert_int_equal(husk_sync_expect(sv[1], HUSK_SYNC_READY, &msg, &err), 0);
+	/* the peer gone: EPIPE */
+	close(sv[0]);
+	assert_int_equal(husk_sync_recv(sv[1], &msg, &err), -1);
+	assert_int_equal(err.errnum, EPIPE);
+	close(sv[1]);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -282,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_lsm_plumbing),
 		cmocka_unit_test(test_device_program),
 		cmocka_unit_test(test_systemd_path),
+		cmocka_unit_test(test_sync_messages),
 	};
 	return cmocka_run_group_tests_name("logic", tests, NULL, NULL);
 }

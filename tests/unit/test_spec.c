@@ -13,6 +13,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include "lib/caps.h"
 #include "lib/spec.h"
 #include "lib/util.h"
 
@@ -265,6 +266,49 @@ static void test_every_truncation(void **state)
 	}
 }
 
+/* process is optional until start (the runtime-spec): create parses a config without it */
+static void test_no_process(void **state)
+{
+	struct husk_spec spec;
+	struct husk_err err;
+	(void)state;
+
+	assert_int_equal(parse(MINIMAL_HEAD MINIMAL_LINUX "}", &spec, &err), 0);
+	assert_false(spec.has_process);
+	assert_int_equal(spec.process.n_args, 0);
+	assert_string_equal(spec.process.cwd, "/");
+	husk_spec_free(&spec);
+	assert_int_equal(parse(MINIMAL_HEAD MINIMAL_PROCESS ", " MINIMAL_LINUX "}", &spec, &err), 0);
+	assert_true(spec.has_process);
+	husk_spec_free(&spec);
+	/* present, it is checked as before */
+	expect_error(MINIMAL_HEAD "\"process\": {\"cwd\": \"/\", \"user\": {\"uid\": 0, \"gid\": 0}}, " MINIMAL_LINUX "}",
+		     "missing required field \"args\"",
+		     NULL);
+}
+
+/* the kernel raises an ambient capability only if it is permitted and inheritable: the
+ * configs `runc spec` and `crun spec` write list ambient ones with no inheritable set */
+static void test_ambient_unraisable(void **state)
+{
+	struct husk_process p = {.has_caps = true};
+	struct husk_err warning = {0};
+	(void)state;
+
+	p.caps[HUSK_CAP_AMBIENT] = (1ull << 5) | (1ull << 10) | (1ull << 29);
+	p.caps[HUSK_CAP_PERMITTED] = (1ull << 5) | (1ull << 10) | (1ull << 29);
+	p.caps[HUSK_CAP_INHERITABLE] = 1ull << 10;
+	assert_int_equal(husk_caps_ambient_unraisable(&p), (1ull << 5) | (1ull << 29));
+	assert_int_equal(husk_caps_ambient_warning(&p, &warning), 1);
+	assert_non_null(strstr(warning.msg, "CAP_KILL, CAP_AUDIT_WRITE left out"));
+	assert_null(strstr(warning.msg, "CAP_NET_BIND_SERVICE"));
+	p.caps[HUSK_CAP_INHERITABLE] = p.caps[HUSK_CAP_PERMITTED];
+	assert_int_equal(husk_caps_ambient_unraisable(&p), 0);
+	assert_int_equal(husk_caps_ambient_warning(&p, &(struct husk_err){0}), 0);
+	/* no capabilities object: nothing is set, nothing left out */
+	assert_int_equal(husk_caps_ambient_unraisable(&(struct husk_process){0}), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +322,8 @@ int main(void)
 		cmocka_unit_test(test_syntax),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_every_truncation),
+		cmocka_unit_test(test_no_process),
+		cmocka_unit_test(test_ambient_unraisable),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }
