@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "fdpass.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,8 +22,18 @@ int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		return husk_err_sys(err, "send %s over a unix socket", name);
+	ssize_t sent = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	if (sent < 0)
+		return husk_err_sys(err, "send an fd (%.64s) over a unix socket", name);
+	/* on a stream socket a large text (a seccomp listener's state) may go in parts: the fd
+	 * went with the first byte, the rest follows as plain data */
+	for (size_t off = (size_t)sent, len = iov.iov_len; off < len; off += (size_t)sent) {
+		sent = send(sock, name + off, len - off, MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			sent = 0;
+		else if (sent < 0)
+			return husk_err_sys(err, "send the text with an fd over a unix socket");
+	}
 	return 0;
 }
 

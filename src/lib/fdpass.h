@@ -4,7 +4,7 @@
 
 #include "error.h"
 
-/* Send fd with name (at most 127 bytes) as the message's data. */
+/* Send fd with name as the message's data (all of it, also on a stream socket). */
 int husk_send_fd(int sock, int fd, const char *name, struct husk_err *err);
 /* Receive one fd sent with SCM_RIGHTS; the data is dropped. */
 int husk_recv_fd(int sock, struct husk_err *err);
