@@ -41,6 +41,8 @@ int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err);
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `husk: <command>: warning: <message>` on stderr (and into --log); returns 0. */
 int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err);
+/* The same as a library warning callback (husk_warn_fn), arg being the husk_globals. */
+void husk_cmd_warn_cb(void *g, const struct husk_err *warning);
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Wait for pid (husk's child), passing on the signals in set; its exit status, 128+N if killed. */

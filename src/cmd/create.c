@@ -71,6 +71,8 @@ int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struc
 	o->id = argv[optind];
 	o->root = g->root;
 	o->systemd_cgroup = g->systemd_cgroup;
+	o->warn = husk_cmd_warn_cb;
+	o->warn_arg = g;
 	return 0;
 }
 

@@ -266,7 +266,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	_cleanup_free_ char *bundle = husk_xasprintf("%s/containers/%s", g->storage, id);
 	struct husk_create_opts o = {
 		.root = g->root, .id = id, .bundle = bundle, .run = true, .relay_terminal = true,
-		.has_root_mount = true, .root_mount_fd = rootfd,
+		.has_root_mount = true, .root_mount_fd = rootfd, .warn = husk_cmd_warn_cb, .warn_arg = g,
 	};
 	husk_cmd_block_forwarded(&set, &old);
 	int created = husk_container_create(&o, &c, &err);

@@ -83,6 +83,11 @@ int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err)
 	return 0;
 }
 
+void husk_cmd_warn_cb(void *g, const struct husk_err *warning)
+{
+	husk_cmd_warn(g, warning);
+}
+
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...)
 {
 	struct husk_err err = {0};

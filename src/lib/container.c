@@ -325,8 +325,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
 	}
-	if (husk_lsm_check(&spec, err) < 0)
-		goto out;
+	husk_lsm_check(&spec, o->warn, o->warn_arg);
 	/* compiled (or found in the cache) before anything is created: a bad filter fails here */
 	cache_dir = husk_xasprintf("%s/.cache", o->root);
 	if (husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0)

@@ -26,6 +26,9 @@ struct husk_create_opts {
 				      * init moves onto root.path in its own mount namespace, so it is
 				      * never in the host's mount table: an image snapshot */
 	int root_mount_fd;
+	husk_warn_fn warn;           /* what create lets pass with a warning (labels for an absent
+				      * LSM), or NULL */
+	void *warn_arg;
 };
 
 /* What `run` keeps of a created container. */
