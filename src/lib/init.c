@@ -302,7 +302,9 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	}
 	if (ropts.devnull_tree >= 0)
 		close(ropts.devnull_tree);
-	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
+	/* no mount namespace: /dev/console is not bound (that would mount in the host's table) */
+	if (p->terminal && (ropts.mount_ns ? husk_terminal_setup_console(ctx->console_fd, p, err)
+					   : husk_terminal_setup_exec(ctx->console_fd, p, err)) < 0)
 		return -1;
 	return husk_process_prepare(spec, p, ctx->seccomp, program, notify_fd, dmz_fd, err);
 }
