@@ -42,6 +42,8 @@ int husk_cmd_fail(struct husk_globals *g, const struct husk_err *err);
 int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* `husk: <command>: warning: <message>` on stderr (and into --log); returns 0. */
 int husk_cmd_warn(struct husk_globals *g, const struct husk_err *err);
+/* The same as a library warning callback (husk_warn_fn), arg being the husk_globals. */
+void husk_cmd_warn_cb(void *g, const struct husk_err *warning);
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A count of fds (--preserve-fds N): 0..65536, or a usage error naming flag. */
 int husk_cmd_parse_fd_count(struct husk_globals *g, const char *flag, const char *text, int *out);

@@ -64,6 +64,8 @@ int husk_parse_create_flags(struct husk_globals *g, int argc, char **argv, struc
 	o->id = argv[optind];
 	o->root = g->root;
 	o->systemd_cgroup = g->systemd_cgroup;
+	o->warn = husk_cmd_warn_cb;
+	o->warn_arg = g;
 	return 0;
 }
 
@@ -77,8 +79,6 @@ int husk_cmd_create(struct husk_globals *g, int argc, char **argv)
 		return 1;
 	if (husk_container_create(&o, &c, &err) < 0)
 		return husk_cmd_fail(g, &err);
-	if (c.warning.msg[0])
-		husk_cmd_warn(g, &c.warning);
 	husk_cmd_debug(g, "created %s, init pid %d", o.id, (int)c.pid);
 	close(c.sync_fd);
 	close(c.lock_fd);

@@ -25,7 +25,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"entrypoint", required_argument, NULL, 'E'}, {"network", required_argument, NULL, 'N'},
 		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'}, {0},
 	};
-	const struct husk_engine e = {.root = g->root, .storage = g->storage};
+	const struct husk_engine e = {.root = g->root, .storage = g->storage, .warn = husk_cmd_warn_cb, .warn_arg = g};
 	struct husk_engine_run r = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
@@ -87,8 +87,6 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	}
 	husk_cmd_block_forwarded(&set, &old);
 	int started = husk_engine_run_start(&e, &r, &err);
-	if (r.c.warning.msg[0])
-		husk_cmd_warn(g, &r.c.warning);
 	switch (started) {
 	case 0: break;
 	case 1: husk_cmd_warn(g, &err); husk_err_clear(&err); break;

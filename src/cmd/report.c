@@ -92,3 +92,8 @@ int husk_cmd_parse_fd_count(struct husk_globals *g, const char *flag, const char
 	*out = (int)n;
 	return 0;
 }
+
+void husk_cmd_warn_cb(void *g, const struct husk_err *warning)
+{
+	husk_cmd_warn(g, warning);
+}

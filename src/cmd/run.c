@@ -76,8 +76,6 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 		/* the same as create + start: the init outlives this process */
 		if (husk_container_create(&o, &c, &err) < 0)
 			return husk_cmd_fail(g, &err);
-		if (c.warning.msg[0])
-			husk_cmd_warn(g, &c.warning);
 		close(c.sync_fd);
 		close(c.lock_fd);
 		switch (husk_container_start(o.root, o.id, &err)) {
@@ -97,8 +95,6 @@ int husk_cmd_run(struct husk_globals *g, int argc, char **argv)
 	/* blocked before the clone, so none arrives unhandled in between; the init unblocks */
 	husk_cmd_block_forwarded(&set, &old);
 	int started = husk_container_run(&o, &c, NULL, NULL, &err);
-	if (c.warning.msg[0])
-		husk_cmd_warn(g, &c.warning);
 	if (started < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		return husk_cmd_fail(g, &err);

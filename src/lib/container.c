@@ -280,6 +280,29 @@ static int send_listener_state(int sync_fd, const struct husk_state *st, const s
 	return rc < 0 ? husk_err_wrap(err, "the state for the seccomp listener") : 0;
 }
 
+/* The uid/gid maps are written: let the init go on. With a new user namespace and a new mount
+ * namespace, the root's and the bundle's directories go with the message, opened here as the
+ * host's root through /proc/PID/root, that is in the init's new mount namespace: its root may
+ * not be allowed to walk their parents (a 0700 directory on the way), and needs none of them. */
+static int send_mapped(int sync_fd, pid_t pid, const struct husk_spec *spec, const char *bundle, const char *rootfs,
+		       struct husk_err *err)
+{
+	_cleanup_free_ char *root_path = NULL, *bundle_path = NULL;
+	_cleanup_close_ int root_dir = -1, bundle_dir = -1;
+
+	if (!(spec->ns_new & CLONE_NEWNS))
+		return husk_sync_send(sync_fd, HUSK_SYNC_MAPPED, 0, err);
+	root_path = husk_xasprintf("/proc/%d/root%s", (int)pid, rootfs);
+	bundle_path = husk_xasprintf("/proc/%d/root%s", (int)pid, bundle);
+	root_dir = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_dir < 0)
+		return husk_err_sys(err, "open the root %s in the container's mount namespace", rootfs);
+	bundle_dir = open(bundle_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bundle_dir < 0)
+		return husk_err_sys(err, "open the bundle %s in the container's mount namespace", bundle);
+	return husk_sync_send_fds(sync_fd, HUSK_SYNC_MAPPED, (int[]){root_dir, bundle_dir}, 2, err);
+}
+
 int husk_container_create(const struct husk_create_opts *o, struct husk_container *c, struct husk_err *err)
 {
 	struct husk_spec spec;
@@ -298,7 +321,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	bool claimed = false;
 
 	memset(c, 0, sizeof(*c));
-	*c = (struct husk_container){.sync_fd = -1, .lock_fd = -1, .terminal_fd = -1};
+	c->sync_fd = c->lock_fd = c->terminal_fd = -1;
 	memset(&cg, 0, sizeof(cg));
 	cg.v2_dirfd = -1;
 	if (husk_state_check_id(o->id, err) < 0)
@@ -309,10 +332,6 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	/* everything the config says is checked before anything is created */
 	if (husk_spec_load(bundle, &spec, err) < 0)
 		return -1;
-	if (!(spec.ns_new & CLONE_NEWNS) && !(spec.ns_join & CLONE_NEWNS)) {
-		husk_err_set(err, EINVAL, "config.json: linux.namespaces: husk needs a mount namespace");
-		goto out;
-	}
 	if (!spec.has_process && o->run) {
 		husk_err_set(err, 0, "config.json: no \"process\": there is nothing to run (create accepts such a "
 			     "config; start refuses it)");
@@ -326,9 +345,12 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		husk_err_set(err, EINVAL, "process.terminal is true: --console-socket is required");
 		goto out;
 	}
-	if (husk_lsm_check(&spec, err) < 0)
-		goto out;
-	husk_caps_ambient_warning(&spec.process, &c->warning);
+	husk_lsm_check(&spec, o->warn, o->warn_arg);
+	{
+		struct husk_err warning = {0};
+		if (husk_caps_ambient_warning(&spec.process, &warning) && o->warn)
+			o->warn(o->warn_arg, &warning);
+	}
 	/* compiled (or found in the cache) before anything is created: a bad filter fails here */
 	cache_dir = husk_xasprintf("%s/.cache", o->root);
 	if (husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0)
@@ -411,7 +433,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		goto out;
 	husk_cgroup_close_fds(&cg);
 	if (spec.ns_new & CLONE_NEWUSER) {
-		if (husk_ns_write_idmaps(pid, &spec, err) < 0 || husk_sync_send(sv[0], HUSK_SYNC_MAPPED, 0, err) < 0)
+		if (husk_ns_write_idmaps(pid, &spec, err) < 0 || send_mapped(sv[0], pid, &spec, bundle, st.rootfs, err) < 0)
 			goto out;
 	}
 	if (husk_hooks_during_create(&spec) && run_create_hooks(sv[0], &st, pid, &spec, err) < 0)

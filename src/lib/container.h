@@ -26,6 +26,9 @@ struct husk_create_opts {
 				      * init moves onto root.path in its own mount namespace, so it is
 				      * never in the host's mount table: an image snapshot */
 	int root_mount_fd;
+	husk_warn_fn warn;           /* what create lets pass with a warning (labels for an absent
+				      * LSM), or NULL */
+	void *warn_arg;
 };
 
 /* What `run` keeps of a created container. */
@@ -34,8 +37,6 @@ struct husk_container {
 	int sync_fd;                 /* run only: START goes here */
 	int lock_fd;
 	int terminal_fd;             /* relay_terminal and process.terminal: the pty master, or -1 */
-	struct husk_err warning;     /* set (msg not empty) when create went on past something the
-				      * caller should tell: ambient capabilities left out */
 };
 
 int husk_container_create(const struct husk_create_opts *opts, struct husk_container *c, struct husk_err *err);

@@ -27,6 +27,10 @@ const char *husk_err_format(const struct husk_err *err, char *buf, size_t len);
 
 void husk_err_clear(struct husk_err *err);
 
+/* Where the library reports what it let pass with a warning (the command line prints it and
+ * writes it to --log). arg is the caller's. */
+typedef void (*husk_warn_fn)(void *arg, const struct husk_err *warning);
+
 /* Pass src on into dst (which may be NULL, or set already: then it keeps its own); -1. */
 int husk_err_copy(struct husk_err *dst, const struct husk_err *src);
 

@@ -112,7 +112,7 @@ fail:
 
 int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct husk_err *err)
 {
-	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1, receiver = -1;
+	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1, receiver = -1, root_fd = -1;
 	_cleanup_free_ char *cache_dir = husk_xasprintf("%s/.cache", o->root);
 	struct husk_state st = {0};
 	struct husk_spec spec = {0};
@@ -143,6 +143,21 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 	if (husk_spec_load(st.bundle, &spec, err) < 0 || husk_seccomp_prepare(&spec, cache_dir, &bpf, err) < 0 ||
 	    open_init_namespaces(st.pid, &joins, err) < 0)
 		goto out;
+	/* a container with no mount namespace of its own is chrooted in husk's: setns gives the
+	 * process no root there, so it is entered the same way, through the init's */
+	{
+		bool own_mnt = false;
+		for (size_t i = 0; i < joins.n; i++)
+			own_mnt = own_mnt || joins.type[i] == CLONE_NEWNS;
+		if (!own_mnt) {
+			_cleanup_free_ char *init_root = husk_xasprintf("/proc/%d/root", (int)st.pid);
+			root_fd = open(init_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (root_fd < 0) {
+				husk_err_sys(err, "open %s", init_root);
+				goto out;
+			}
+		}
+	}
 	if (husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs)) {
 		cgroup_fd = open(st.cgroup_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cgroup_fd < 0) {
@@ -178,6 +193,11 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 		pid_t p;
 		close(sv[0]);
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		/* before the user namespace is joined: chroot takes CAP_SYS_CHROOT over this one */
+		if (root_fd >= 0 && (fchdir(root_fd) < 0 || chroot(".") < 0)) {
+			husk_err_sys(&serr, "chroot to the container's root");
+			goto spawner_fail;
+		}
 		if (husk_ns_join(&joins, ~0ul, &serr) < 0)
 			goto spawner_fail;
 		if (cgroup_fd >= 0) {

@@ -224,12 +224,24 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	const struct husk_spec *spec = ctx->spec;
 	const struct husk_process *p = &spec->process;
 	bool new_user = spec->ns_new & CLONE_NEWUSER;
+	/* root in a new user namespace may not walk the root's or the bundle's parents (a 0700
+	 * directory on the way, owned by the host's root): husk opens both directories for us in
+	 * our new mount namespace and sends them with MAPPED */
+	bool given_dirs = new_user && (spec->ns_new & CLONE_NEWNS);
+	_cleanup_close_ int rootfs_dir = -1, bundle_dir = -1;
 	_cleanup_sync_msg_ struct husk_sync_msg msg = {0};
 
 	if (new_user) {
+		int fds[2];
 		/* until husk has written our id maps we are nobody in our own namespace */
-		if (husk_sync_expect(ctx->sync_fd, HUSK_SYNC_MAPPED, &msg, err) < 0)
+		if (given_dirs) {
+			if (husk_sync_expect_fds(ctx->sync_fd, HUSK_SYNC_MAPPED, &msg, fds, 2, err) < 0)
+				return -1;
+			rootfs_dir = fds[0];
+			bundle_dir = fds[1];
+		} else if (husk_sync_expect(ctx->sync_fd, HUSK_SYNC_MAPPED, &msg, err) < 0) {
 			return -1;
+		}
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return husk_err_sys(err, "become root in the user namespace (is 0 mapped?)");
 	}
@@ -253,7 +265,8 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	/* the host's procfs, before the switch: the label holds until the next execve */
 	if (husk_lsm_apply(spec, err) < 0)
 		return -1;
-	if (chdir(ctx->bundle) < 0)
+	/* relative bind sources and the hooks start at the bundle */
+	if ((bundle_dir >= 0 ? fchdir(bundle_dir) : chdir(ctx->bundle)) < 0)
 		return husk_err_sys(err, "chdir to the bundle %s", ctx->bundle);
 
 	/* hooks: husk runs prestart and createRuntime now that the namespaces exist, then this
@@ -271,6 +284,7 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 			return -1;
 	}
 
+	int rc;
 	struct husk_rootfs_opts ropts = {
 		.rootfs = ctx->rootfs,
 		.no_pivot = ctx->no_pivot,
@@ -279,19 +293,31 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		.cgroup = ctx->cgroup,
 		.mount_label = spec->mount_label,
 		.devnull_tree = -1,
+		.mount_ns = (spec->ns_new | spec->ns_join) & CLONE_NEWNS,
+		.rootfs_dir_fd = steal_fd(&rootfs_dir),
 		.root_mount_fd = ctx->root_mount_fd,
 	};
-	if (husk_rootfs_prepare(spec, &ropts, err) < 0 || husk_rootfs_finish(spec, &ropts, err) < 0)
+	rc = husk_rootfs_prepare(spec, &ropts, err);
+	if (ropts.rootfs_dir_fd >= 0)
+		close(ropts.rootfs_dir_fd);
+	if (rc < 0 || husk_rootfs_finish(spec, &ropts, err) < 0) {
+		if (ropts.devnull_tree >= 0)
+			close(ropts.devnull_tree);
 		return -1;
-	close(ropts.devnull_tree);
+	}
+	if (ropts.devnull_tree >= 0)
+		close(ropts.devnull_tree);
 	/* without a process (the runtime-spec makes it optional until start) there is nothing to
-	 * prepare: the container is made and the init waits, as it would for one; `start` refuses */
-	if (!spec->has_process)
-		return 0;
-	if (p->terminal && husk_terminal_setup_console(ctx->console_fd, p, err) < 0)
+	 * prepare: the container is made and the init waits, as it would for one; `start` refuses.
+	 * No mount namespace: /dev/console is not bound (that would mount in the host's table). */
+	if (spec->has_process && p->terminal &&
+	    (ropts.mount_ns ? husk_terminal_setup_console(ctx->console_fd, p, err)
+			    : husk_terminal_setup_exec(ctx->console_fd, p, err)) < 0)
 		return -1;
 	if (husk_rootfs_seal(spec, err) < 0)
 		return -1;
+	if (!spec->has_process)
+		return 0;
 	return husk_process_prepare(spec, p, ctx->seccomp, program, notify_fd, dmz_fd, err);
 }
 

@@ -49,20 +49,28 @@ char *husk_lsm_mount_data(const char *data, const char *mount_label)
 	return husk_xasprintf("%s,context=\"%s\"", data, mount_label);
 }
 
-int husk_lsm_check(const struct husk_spec *spec, struct husk_err *err)
+void husk_lsm_check(struct husk_spec *spec, husk_warn_fn warn, void *warn_arg)
 {
-	const struct husk_process *p = &spec->process;
+	const struct {
+		const char **label;
+		enum husk_lsm lsm;
+		const char *field, *name;
+	} labels[] = {
+		{&spec->process.apparmor_profile, HUSK_LSM_APPARMOR, "process.apparmorProfile", "AppArmor"},
+		{&spec->process.selinux_label, HUSK_LSM_SELINUX, "process.selinuxLabel", "SELinux"},
+		{&spec->mount_label, HUSK_LSM_SELINUX, "linux.mountLabel", "SELinux"},
+	};
 
-	if (p->apparmor_profile && *p->apparmor_profile && !husk_lsm_enabled(HUSK_LSM_APPARMOR))
-		return husk_err_set(err, EOPNOTSUPP, "process.apparmorProfile \"%s\": AppArmor is not enabled on this host",
-				    p->apparmor_profile);
-	if (p->selinux_label && *p->selinux_label && !husk_lsm_enabled(HUSK_LSM_SELINUX))
-		return husk_err_set(err, EOPNOTSUPP, "process.selinuxLabel \"%s\": SELinux is not enabled on this host",
-				    p->selinux_label);
-	if (spec->mount_label && *spec->mount_label && !husk_lsm_enabled(HUSK_LSM_SELINUX))
-		return husk_err_set(err, EOPNOTSUPP, "linux.mountLabel \"%s\": SELinux is not enabled on this host",
-				    spec->mount_label);
-	return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(labels); i++) {
+		struct husk_err warning = {0};
+		if (!*labels[i].label || !**labels[i].label || husk_lsm_enabled(labels[i].lsm))
+			continue;
+		husk_err_set(&warning, 0, "%s \"%s\" ignored: %s is not enabled on this host", labels[i].field,
+			     *labels[i].label, labels[i].name);
+		if (warn)
+			warn(warn_arg, &warning);
+		*labels[i].label = NULL;
+	}
 }
 
 static int write_attr(enum husk_lsm lsm, const char *label, struct husk_err *err)

@@ -457,26 +457,43 @@ static int setup_dev(int rootfd, const struct husk_spec *spec, const struct husk
 	return 0;
 }
 
-static int switch_root(const char *rootfs, bool no_pivot, struct husk_err *err)
+/* rootfd is the root mount itself (an open_tree or fsmount fd, attached by now): the switch
+ * goes through it, never through the root's path on the host, which the container's root in
+ * a user namespace may not be allowed to walk. */
+static int switch_root(int rootfd, bool no_pivot, struct husk_err *err)
 {
-	if (chdir(rootfs) < 0)
-		return husk_err_sys(err, "chdir %s", rootfs);
+	if (fchdir(rootfd) < 0)
+		return husk_err_sys(err, "chdir to the root");
 	if (no_pivot) {
-		if (mount(rootfs, "/", NULL, MS_MOVE, NULL) < 0)
-			return husk_err_sys(err, "move %s to /", rootfs);
+		if (syscall(SYS_move_mount, rootfd, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+			return husk_err_sys(err, "move the root to /");
 		if (chroot(".") < 0)
-			return husk_err_sys(err, "chroot %s", rootfs);
+			return husk_err_sys(err, "chroot to the root");
 	} else {
 		/* pivot_root(".", "."): the old root is stacked under the new one and unmounted
 		 * from there, with no directory needed for it inside the container */
 		if (syscall(SYS_pivot_root, ".", ".") < 0)
-			return husk_err_sys(err, "pivot_root %s", rootfs);
+			return husk_err_sys(err, "pivot_root to the root");
 		/* slave first, so the detach does not propagate to the host's mounts */
 		if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 			return husk_err_sys(err, "make the old root a slave");
 		if (umount2(".", MNT_DETACH) < 0)
 			return husk_err_sys(err, "unmount the old root");
 	}
+	if (chdir("/") < 0)
+		return husk_err_sys(err, "chdir /");
+	return 0;
+}
+
+/* No mount namespace: the process lives in the host's (or the caller's) mount table, which
+ * husk must not change, so the root is entered with chroot and nothing is mounted; the config
+ * was checked to ask for no mounts (husk_spec_parse). */
+static int enter_root_without_mounts(int dirfd, struct husk_err *err)
+{
+	if (fchdir(dirfd) < 0)
+		return husk_err_sys(err, "chdir to the root");
+	if (chroot(".") < 0)
+		return husk_err_sys(err, "chroot to the root");
 	if (chdir("/") < 0)
 		return husk_err_sys(err, "chdir /");
 	return 0;
@@ -504,36 +521,57 @@ static int clone_devnull(struct husk_err *err)
 
 int husk_rootfs_prepare(const struct husk_spec *spec, struct husk_rootfs_opts *opts, struct husk_err *err)
 {
-	unsigned long propagation = spec->rootfs_propagation ? spec->rootfs_propagation : MS_SLAVE | MS_REC;
-	_cleanup_close_ int rootfd = -1;
+	_cleanup_close_ int dirfd = -1, rootfd = -1;
 
+	/* the root's directory: as husk opened it for us (a user namespace may not walk its
+	 * parents), else by its path in this mount namespace */
+	if (opts->rootfs_dir_fd >= 0) {
+		dirfd = opts->rootfs_dir_fd;
+		opts->rootfs_dir_fd = -1;
+	} else {
+		dirfd = open(opts->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dirfd < 0)
+			return husk_err_sys(err, "open root %s", opts->rootfs);
+	}
+	if (!opts->mount_ns)
+		return enter_root_without_mounts(dirfd, err);
 	opts->devnull_tree = clone_devnull(err);
 	if (opts->devnull_tree < 0)
 		return -1;
-	/* nothing mounted in here may propagate to the host */
-	if (mount(NULL, "/", NULL, propagation, NULL) < 0)
+	/* nothing mounted in here may propagate to the host. Always rslave, whatever
+	 * rootfsPropagation says: a shared "/" would make the root's bind a peer of it, which
+	 * pivot_root refuses, and an unbindable one could not be bound at all. The configured
+	 * propagation is set after the switch (husk_rootfs_finish). */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0)
 		return husk_err_sys(err, "set propagation of /");
-	/* pivot_root needs the new root to be a mount point */
+	/* pivot_root needs the new root to be a mount point: a recursive copy of the root's
+	 * directory (open_tree keeps the locks a user namespace puts on the copied mounts), or
+	 * the detached mount husk was given, attached over the directory through its fd */
 	if (opts->root_mount_fd >= 0) {
-		if (syscall(SYS_move_mount, opts->root_mount_fd, "", AT_FDCWD, opts->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return husk_err_sys(err, "attach the root filesystem at %s", opts->rootfs);
-		close(opts->root_mount_fd);
-	} else if (mount(opts->rootfs, opts->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) {
-		return husk_err_sys(err, "bind mount the root %s", opts->rootfs);
+		rootfd = opts->root_mount_fd;
+		opts->root_mount_fd = -1;
+	} else {
+		rootfd = (int)syscall(SYS_open_tree, dirfd, "",
+				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+		if (rootfd < 0)
+			return husk_err_sys(err, "bind mount the root %s", opts->rootfs);
 	}
-	rootfd = open(opts->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return husk_err_sys(err, "open root %s", opts->rootfs);
+	if (syscall(SYS_move_mount, rootfd, "", dirfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return husk_err_sys(err, "attach the root filesystem at %s", opts->rootfs);
 	for (size_t i = 0; i < spec->n_mounts; i++)
 		if (do_mount(rootfd, &spec->mounts[i], opts, err) < 0)
 			return -1;
 	if (setup_dev(rootfd, spec, opts, err) < 0)
 		return -1;
-	/* shared propagation on the root mount makes pivot_root fail: make it private, unless
-	 * the config asked for shared */
-	if (!(propagation & MS_SHARED) && mount(NULL, opts->rootfs, NULL, MS_PRIVATE, NULL) < 0)
-		return husk_err_sys(err, "make the root %s private", opts->rootfs);
-	return switch_root(opts->rootfs, opts->no_pivot, err);
+	/* the root's copy is a slave of the host's mount: make it private, so that nothing of the
+	 * host's reaches it and pivot_root never sees a shared mount */
+	{
+		char self[FD_PATH_MAX];
+		fd_path(rootfd, self);
+		if (mount(NULL, self, NULL, MS_PRIVATE, NULL) < 0)
+			return husk_err_sys(err, "make the root %s private", opts->rootfs);
+	}
+	return switch_root(rootfd, opts->no_pivot, err);
 }
 
 static int write_sysctl(int procfd, const char *key, const char *value, struct husk_err *err)
@@ -592,7 +630,10 @@ static int readonly_path(int rootfd, const char *path, struct husk_err *err)
 
 /* After the switch: the old root was made rslave recursively before it was detached, and
  * pivot_root stacked it on the new root, so that reached the container's mounts too. The
- * propagation the config asks for is set only now: the root's, then each mount's. */
+ * propagation the config asks for is set only now, the root's, then each mount's, and last of
+ * all: read-only and masked paths are bind mounts of mounts in the root, which an unbindable
+ * one would refuse. A shared mount made here starts a peer group of the container's own; the
+ * host's mounts were never its peers, so nothing goes back to the host. */
 static int apply_propagation(int rootfd, const struct husk_spec *spec, struct husk_err *err)
 {
 	if (spec->rootfs_propagation && mount(NULL, "/", NULL, spec->rootfs_propagation, NULL) < 0)
@@ -615,8 +656,6 @@ int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_op
 
 	if (rootfd < 0)
 		return husk_err_sys(err, "open /");
-	if (apply_propagation(rootfd, spec, err) < 0)
-		return -1;
 	if (spec->n_sysctl) {
 		_cleanup_close_ int procfd = husk_procfs_open_root(rootfd, "/proc", err);
 		if (procfd < 0)
@@ -634,7 +673,8 @@ int husk_rootfs_finish(const struct husk_spec *spec, const struct husk_rootfs_op
 			if (mask_path(rootfd, spec->masked_paths[i], opts->devnull_tree, &first_mask, err) < 0)
 				return -1;
 	}
-	return 0;
+	/* last: an unbindable source refuses the binds of masked and read-only paths */
+	return apply_propagation(rootfd, spec, err);
 }
 
 int husk_rootfs_seal(const struct husk_spec *spec, struct husk_err *err)

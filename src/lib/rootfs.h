@@ -16,7 +16,11 @@ struct husk_rootfs_opts {
 	bool new_cgroup_ns;
 	const struct husk_cgroup *cgroup;
 	const char *mount_label;     /* linux.mountLabel: context= on filesystem mounts (SELinux) */
-	int root_mount_fd;           /* a detached mount to become the root, or -1 */
+	bool mount_ns;               /* false: no mount namespace, the root is entered by chroot and
+				      * nothing is mounted (the host's mount table is not husk's) */
+	int rootfs_dir_fd;           /* the root's directory opened by husk in this mount namespace
+				      * (taken by prepare), or -1: opened by path */
+	int root_mount_fd;           /* a detached mount to become the root (taken by prepare), or -1 */
 	int devnull_tree;            /* set by prepare: a detached clone of the host's /dev/null
 				      * (checked to be char 1:3), the only source masks come from */
 };

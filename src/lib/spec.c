@@ -1376,11 +1376,38 @@ static int cross_check(struct ctx *c, json_t *root, struct husk_spec *spec)
 	bool new_user = spec->ns_new & CLONE_NEWUSER;
 
 	c->depth = 0;
-	if (spec->hostname && spec->hostname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
-		return fail_key(c, "hostname", "setting the hostname needs a new uts namespace");
+	/* a uts namespace joined by path is the container's as much as a new one: its names
+	 * may be set (another container sharing it sees them, as it would with runc) */
+	if (spec->hostname && spec->hostname[0] && !((spec->ns_new | spec->ns_join) & CLONE_NEWUTS)) {
+		return fail_key(c, "hostname", "setting the hostname needs a uts namespace (new or joined)");
 	}
-	if (spec->domainname && spec->domainname[0] && !(spec->ns_new & CLONE_NEWUTS)) {
-		return fail_key(c, "domainname", "setting the domainname needs a new uts namespace");
+	if (spec->domainname && spec->domainname[0] && !((spec->ns_new | spec->ns_join) & CLONE_NEWUTS)) {
+		return fail_key(c, "domainname", "setting the domainname needs a uts namespace (new or joined)");
+	}
+	/* with no mount namespace the process lives in husk's own mount table (the host's): the
+	 * container is entered by chroot, and what would mount there is refused, not done on the
+	 * host and not dropped (a masked path quietly left unmasked is a hole) */
+	if (!((spec->ns_new | spec->ns_join) & CLONE_NEWNS)) {
+		static const char why[] = "needs a mount namespace (linux.namespaces has none: husk mounts nothing in the host's)";
+		if (spec->n_mounts)
+			return fail_key(c, "mounts", "%s", why);
+		if (spec->root_readonly) {
+			push_key(c, "root");
+			return fail_key(c, "readonly", "%s", why);
+		}
+		push_key(c, "linux");
+		if (spec->n_masked_paths)
+			return fail_key(c, "maskedPaths", "%s", why);
+		if (spec->n_readonly_paths)
+			return fail_key(c, "readonlyPaths", "%s", why);
+		if (spec->n_devices)
+			return fail_key(c, "devices", "%s", why);
+		if (spec->rootfs_propagation)
+			return fail_key(c, "rootfsPropagation", "%s", why);
+		/* written through the container's /proc, which nothing mounts */
+		if (spec->n_sysctl)
+			return fail_key(c, "sysctl", "%s", why);
+		pop(c);
 	}
 	/* asked-for protections husk cannot give yet are refused, never skipped: a container
 	 * must not run unconfined because its seccomp filter or label was quietly dropped */

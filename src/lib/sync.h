@@ -5,6 +5,7 @@
 #ifndef HUSK_SYNC_H
 #define HUSK_SYNC_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -35,6 +36,12 @@ int husk_sync_send(int fd, enum husk_sync_type type, int32_t value, struct husk_
 int husk_sync_send_error(int fd, const struct husk_err *failure);
 /* A message with text, of at most HUSK_SYNC_TEXT_MAX bytes. */
 int husk_sync_send_text(int fd, enum husk_sync_type type, const char *text, struct husk_err *err);
+/* A message with n (at most HUSK_SYNC_MAX_FDS) file descriptors attached (SCM_RIGHTS). */
+#define HUSK_SYNC_MAX_FDS 4
+int husk_sync_send_fds(int fd, enum husk_sync_type type, const int *fds, size_t n, struct husk_err *err);
+/* Receive a message of the given type carrying exactly n fds (O_CLOEXEC), into fds. */
+int husk_sync_expect_fds(int fd, enum husk_sync_type type, struct husk_sync_msg *msg, int *fds, size_t n,
+			 struct husk_err *err);
 /* Receive one message; EOF (the peer died or closed) is an error with errnum EPIPE. On success
  * msg->text is the caller's to free (husk_sync_msg_free). */
 int husk_sync_recv(int fd, struct husk_sync_msg *msg, struct husk_err *err);

@@ -93,3 +93,20 @@ good() { # the valid config with one jq edit applied, as text
 	[[ "$stderr" == *"root.path $BUNDLE/nope: No such file or directory"* ]]
 	[ ! -e "$STATE/c1" ]
 }
+
+@test "namespaces: a hostname needs a uts namespace, new or joined; no mount namespace refuses what mounts" {
+	expect_config_error "$(good '.linux.namespaces |= map(select(.type != "uts"))')" \
+		'hostname: setting the hostname needs a uts namespace (new or joined)'
+	expect_config_error "$(good '.linux.namespaces |= map(select(.type != "uts")) | del(.hostname) | .domainname = "d"')" \
+		'domainname: setting the domainname needs a uts namespace (new or joined)'
+	nomnt='.linux.namespaces |= map(select(.type != "mount"))'
+	expect_config_error "$(good "$nomnt")" 'mounts: needs a mount namespace'
+	expect_config_error "$(good "$nomnt | .mounts = [] | .root.readonly = true")" 'root.readonly: needs a mount namespace'
+	expect_config_error "$(good "$nomnt | .mounts = [] | .root.readonly = false")" 'linux.maskedPaths: needs a mount namespace'
+	nomnt="$nomnt | .mounts = [] | .root.readonly = false | del(.linux.maskedPaths)"
+	expect_config_error "$(good "$nomnt")" 'linux.readonlyPaths: needs a mount namespace'
+	nomnt="$nomnt | del(.linux.readonlyPaths)"
+	expect_config_error "$(good "$nomnt | .linux.devices = [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229}]")" 'linux.devices: needs a mount namespace'
+	expect_config_error "$(good "$nomnt | .linux.rootfsPropagation = \"rprivate\"")" 'linux.rootfsPropagation: needs a mount namespace'
+	expect_config_error "$(good "$nomnt | .linux.sysctl = {\"net.ipv4.ip_forward\": \"1\"}")" 'linux.sysctl: needs a mount namespace'
+}

@@ -116,3 +116,93 @@ load helpers
 		[[ "$line" == *:/ ]] || fail "not at the root of its cgroup namespace: $line"
 	done
 }
+
+@test "a new user namespace runs a bundle under a 0700 directory its root cannot enter" {
+	# mktemp -d made TEST_DIR 0700, owned by the host's root: uid 100000 cannot walk it
+	[ "$(stat -c %a "$TEST_DIR")" = 700 ]
+	u=${TEST_DIR##*.}
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.terminal = false'
+	set_cmd 'id -u; cat /proc/self/uid_map; touch /root/made; echo ok'
+	run_husk run c1-$u
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[2]}" = ok ]
+	[ "$(stat -c %u "$BUNDLE/rootfs/root/made")" = 100000 ]
+	# a createContainer hook still starts in the bundle (it runs as the container's root)
+	update_config --arg out "$BUNDLE/rootfs/root/hook-cwd" '.hooks.createContainer = [{"path": "/bin/sh", "args": ["sh", "-c", "pwd > rootfs/root/hook-cwd"]}]'
+	run_husk run c2-$u
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "$(cat "$BUNDLE/rootfs/root/hook-cwd")" = "$BUNDLE" ]
+	# crun runs the same bundle (runc 1.1.5 does not: it binds the root by its path)
+	update_config 'del(.hooks)'
+	run -0 peer crun run p1-$u
+	[ "${lines[0]}" = 0 ]
+}
+
+@test "no namespaces at all: chrooted in the host's mount namespace, the host's mount table untouched" {
+	u=${TEST_DIR##*.}
+	echo inside > "$BUNDLE/rootfs/marker"
+	update_config '.linux.namespaces = [] | del(.hostname) | .process.terminal = false'
+	# what would be mounted is refused, not mounted on the host nor dropped
+	run_husk run c1-$u
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *'mounts: needs a mount namespace'* ]] || fail "$stderr"
+	update_config '.mounts = []'
+	run_husk run c1-$u
+	[[ "$stderr" == *'linux.maskedPaths: needs a mount namespace'* ]] || fail "$stderr"
+	update_config 'del(.linux.maskedPaths, .linux.readonlyPaths)'
+	set_cmd 'cat /marker; ls /proc | wc -l'
+	run_husk run c1-$u
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "${lines[0]}" = inside ]
+	# nothing mounted: the root's /proc is the empty directory of the image
+	[ "${lines[1]}" = 0 ]
+	# husk run made no mount on the host: nothing under the bundle, nothing at all
+	if grep -q "$TEST_DIR" /proc/self/mountinfo; then
+		fail "a mount under the bundle is on the host"
+	fi
+	# exec enters the same root, in the same mount namespace
+	set_cmd 'sleep 60'
+	husk run --detach c2-$u
+	pid=$(husk state c2-$u | jq .pid)
+	[ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]
+	[ "$(readlink /proc/$pid/root)" = "$BUNDLE/rootfs" ]
+	run -0 husk exec c2-$u cat /marker
+	[ "$output" = inside ]
+	husk delete --force c2-$u
+	if grep -q "$TEST_DIR" /proc/self/mountinfo; then
+		fail "a mount under the bundle is on the host"
+	fi
+	# crun runs this config too (in the private mount namespace peer gives it)
+	set_cmd 'cat /marker'
+	run -0 peer crun run p1-$u
+	[ "${lines[0]}" = inside ] || fail "crun: $output"
+}
+
+@test "the hostname may be set in a uts namespace joined by path" {
+	u=${TEST_DIR##*.}
+	host_name=$(hostname)
+	update_config '.hostname = "hk-first" | .process.terminal = false'
+	set_cmd 'sleep 60'
+	husk run --detach c1-$u
+	pid=$(husk state c1-$u | jq .pid)
+	update_config --arg uts "/proc/$pid/ns/uts" '.hostname = "hk-second"
+		| .linux.namespaces |= map(if .type == "uts" then .path = $uts else . end)'
+	set_cmd 'hostname; readlink /proc/self/ns/uts'
+	run_husk run c2-$u
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "${lines[0]}" = hk-second ]
+	[ "${lines[1]}" = "$(readlink /proc/$pid/ns/uts)" ]
+	# it is the first container's namespace that was renamed; the host's is not
+	run -0 husk exec c1-$u hostname
+	[ "$output" = hk-second ]
+	[ "$(hostname)" = "$host_name" ]
+	# runc takes the same config
+	set_cmd 'hostname'
+	run -0 peer runc run p1-$u
+	[ "$output" = hk-second ]
+}

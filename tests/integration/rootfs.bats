@@ -3,6 +3,14 @@
 # symlink tricks that must not reach the host.
 load helpers
 
+teardown() {
+	# a test makes its directory a shared mount of the host
+	if [ -n "${TEST_DIR:-}" ] && mountpoint -q "$TEST_DIR"; then
+		umount -l "$TEST_DIR"
+	fi
+	teardown_bundle
+}
+
 mountinfo_field() { # mount point -> "fstype options super-options"
 	awk -v mp="$1" '$5 == mp { for (i = 7; $i != "-"; i++); print $(i+1), $6, $(i+3) }'
 }
@@ -204,4 +212,53 @@ mountinfo_field() { # mount point -> "fstype options super-options"
 	[[ "$output" == *kmsg-ok* ]]
 	# /dev/fuse opens (or reports ENODEV without the module), but is never refused by the cgroup
 	[[ "$output" != *"Operation not permitted"* ]]
+}
+
+# the propagation tags of the container's / in its mountinfo ("shared:N", "master:N", "unbindable")
+root_tags() {
+	awk '$5 == "/" { for (i = 7; $i != "-"; i++) printf "%s ", $i; print "" }' <<<"$1" | sed 's/:[0-9]*//g; s/ $//'
+}
+
+@test "rootfsPropagation: every value runs, / inside shows it, and nothing reaches the host" {
+	# the bundle on a shared mount of the host, so that a mount propagating back would show
+	mount --bind "$TEST_DIR" "$TEST_DIR"
+	mount --make-shared "$TEST_DIR"
+	update_config 'del(.linux.seccomp) | .process.capabilities.bounding += ["CAP_SYS_ADMIN"] | .process.capabilities.effective += ["CAP_SYS_ADMIN"] | .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	set_cmd 'mount -t tmpfs hk-prop /tmp && cat /proc/self/mountinfo'
+	for p in shared rshared slave rslave private rprivate unbindable runbindable; do
+		update_config --arg p "$p" '.linux.rootfsPropagation = $p'
+		run_husk run "c-$p-${TEST_DIR##*.}"
+		[ "$status" -eq 0 ] || fail "$p: $stderr"
+		tags=$(root_tags "$output")
+		case $p in
+		*shared) [ "$tags" = shared ] || fail "$p: / has \"$tags\"" ;;
+		*unbindable) [ "$tags" = unbindable ] || fail "$p: / has \"$tags\"" ;;
+		*) [ -z "$tags" ] || fail "$p: / has \"$tags\"" ;;
+		esac
+		# rshared reaches the mounts under /, shared only / itself
+		if [ "$p" = rshared ]; then
+			[ "$(grep -c ' /proc .*shared:' <<<"$output")" -eq 1 ] || fail "rshared: /proc is not shared"
+		fi
+		if [ "$p" = shared ] && grep -q ' /proc .*shared:' <<<"$output"; then
+			fail "shared: /proc is shared too"
+		fi
+		# the tmpfs the container mounted is not in the host's table
+		if grep -q -e hk-prop -e "$BUNDLE/rootfs/" /proc/self/mountinfo; then
+			fail "$p: the container's mount reached the host"
+		fi
+	done
+}
+
+@test "rootfsPropagation: crun shows / the same way for the values it runs" {
+	update_config '.process.terminal = false'
+	set_cmd 'cat /proc/self/mountinfo'
+	# crun 1.8.1 fails runbindable (it masks paths after making everything unbindable)
+	for p in shared rshared private unbindable; do
+		update_config --arg p "$p" '.linux.rootfsPropagation = $p'
+		run -0 peer crun run "p-$p-${TEST_DIR##*.}"
+		peer_tags=$(root_tags "$output")
+		run_husk run "c-$p-${TEST_DIR##*.}"
+		[ "$status" -eq 0 ] || fail "$p: $stderr"
+		[ "$(root_tags "$output")" = "$peer_tags" ] || fail "$p: husk \"$(root_tags "$output")\", crun \"$peer_tags\""
+	done
 }

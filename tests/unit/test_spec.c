@@ -175,7 +175,7 @@ static void test_wrong_types_and_ranges(void **state)
 		     " \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 10, \"hard\": 5}]}}",
 		     "process.rlimits[0].soft", "above the hard limit");
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"hostname\": \"h\", " MINIMAL_LINUX "}",
-		     "hostname", "needs a new uts namespace");
+		     "hostname", "needs a uts namespace (new or joined)");
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"namespaces\": [{\"type\": \"user\"}]}}",
 		     "needs uidMappings and gidMappings", NULL);
 	expect_error(MINIMAL_HEAD MINIMAL_PROCESS ", \"linux\": {\"cgroupsPath\": \"a/../../b\"}}",

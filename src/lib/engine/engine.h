@@ -19,6 +19,8 @@ enum husk_net_mode { HUSK_NET_BRIDGE, HUSK_NET_NONE, HUSK_NET_HOST };
 struct husk_engine {
 	const char *root;            /* runtime state (husk --root) */
 	const char *storage;         /* the image store (husk --storage, HUSK_STORAGE) */
+	husk_warn_fn warn;           /* what the runtime lets pass with a warning */
+	void *warn_arg;
 };
 
 struct husk_engine_run {

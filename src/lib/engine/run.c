@@ -223,7 +223,7 @@ int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r
 	struct join join = {e, r};
 	struct husk_create_opts o = {
 		.root = e->root, .id = r->id, .bundle = bundle, .run = true, .relay_terminal = true,
-		.has_root_mount = true, .root_mount_fd = r->rootfd,
+		.has_root_mount = true, .root_mount_fd = r->rootfd, .warn = e->warn, .warn_arg = e->warn_arg,
 	};
 	int rc = husk_container_run(&o, &r->c, join_network, &join, err);
 
