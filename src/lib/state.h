@@ -25,6 +25,8 @@ struct husk_state {
 	size_t n_cgroup_created;
 	json_t *annotations;
 	bool hooks;                  /* the config has hooks: start and delete read it again */
+	bool no_new_keyring;         /* created with --no-new-keyring: exec'd processes keep the
+				      * caller's session keyring too */
 };
 
 /* Container ids: letters, digits, '_', '+', '-', '.', not "." or "..", at most 1024 bytes. */
