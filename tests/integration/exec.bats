@@ -11,6 +11,12 @@ setup() {
 	INIT=$(husk state c1 | jq -r .pid)
 }
 
+teardown() {
+	local p
+	for p in ${LOOPS:-}; do kill "$p" 2>/dev/null || true; done
+	teardown_bundle
+}
+
 @test "exec joins every namespace of the container's init and returns the exit status" {
 	run husk exec c1 sh -c 'for n in pid mnt net ipc uts cgroup; do readlink /proc/self/ns/$n; done; hostname; exit 7'
 	[ "$status" -eq 7 ]
@@ -182,4 +188,23 @@ SCRIPT
 		[[ "$output" != *ran* ]]
 		[[ "$stderr" == *"exec --cgroup \"$arg\": container \"c1\" is on cgroup v1, where husk cannot put an exec'd process in a sub-cgroup"* ]] || fail "$stderr"
 	done
+}
+
+@test "under CPU load, the spawner's pid always comes before the process's first message" {
+	# The spawner reports the pid on a socket of its own: the process (which may run first on a
+	# busy machine) writes on the sync socket, and its READY once overtook the pid. Here busy
+	# loops on every CPU, execs into c1 and containers created into c1's pid namespace.
+	LOOPS=
+	for i in $(seq $(( $(nproc) * 2 ))); do ( while :; do :; done ) & LOOPS="$LOOPS $!"; done
+	cp "$BUNDLE/config.json" "$TEST_DIR/c1.json"
+	update_config --arg p /proc/$INIT/ns/pid '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end) | .process.args = ["true"]'
+	failed=0
+	for i in $(seq 40); do
+		husk exec c1 true 2>"$TEST_DIR/err" || { failed=$((failed + 1)); cat "$TEST_DIR/err"; }
+		husk create "sp$$-$i" </dev/null >/dev/null 2>"$TEST_DIR/err" || { failed=$((failed + 1)); cat "$TEST_DIR/err"; }
+	done
+	for p in $LOOPS; do kill "$p"; done
+	LOOPS=
+	for i in $(seq 40); do husk delete --force "sp$$-$i" 2>/dev/null || true; done
+	[ "$failed" -eq 0 ]
 }
