@@ -217,3 +217,20 @@ teardown() {
 	[[ "$log" != *"$STATE"* ]] || fail "$(echo "$log" | grep "$STATE")"
 	[[ "$log" != *"/sys/fs/cgroup"* ]] || fail "$(echo "$log" | grep /sys/fs/cgroup)"
 }
+
+@test "an init created into another container's pid namespace waits holding only its sockets, the exec fifo and the exec stub" {
+	set_cmd 'sleep 60'
+	husk run --detach a
+	apid=$(husk state a | jq -r .pid)
+	update_config --arg p /proc/$apid/ns/pid '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end) | .process.args = ["true"]'
+	# an fd of the caller's that is neither stdio nor preserved
+	bash -c "cd '$BUNDLE' && exec 7<'$CANARY' && exec '$HUSK' oci --root '$STATE' create b" </dev/null >/dev/null 2>&1
+	bpid=$(husk state b | jq -r .pid)
+	links=$(for f in /proc/$bpid/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && echo "$n $(readlink "$f")"; done)
+	husk delete --force b
+	husk delete --force a
+	echo "$links"
+	while read -r n target; do
+		[[ "$target" == socket:* || "$target" == "$STATE/b/exec.fifo" || "$target" == "/memfd:husk-dmz (deleted)" ]] || fail "fd $n -> $target"
+	done <<< "$links"
+}
