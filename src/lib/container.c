@@ -7,12 +7,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 
 #include "cgroup.h"
 #include "cgroup_limits.h"

@@ -5,13 +5,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/openat2.h>
-#include <linux/sched.h>
 
 #include "cgroup.h"
 #include "container.h"
