@@ -57,6 +57,7 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 	const char *process_file = NULL, **env = NULL;
 	_cleanup_free_ const char **args = NULL;
 	_cleanup_free_ uint32_t *gids = NULL;
+	_cleanup_free_ char **cgroups = NULL;
 	json_t *process_json = NULL;
 	bool detach = false, tty = false;
 	size_t n_env = 0, n_gids = 0;
@@ -142,6 +143,12 @@ int husk_cmd_exec(struct husk_globals *g, int argc, char **argv)
 		case 't': tty = true; break;
 		case 'S': o.console_socket = optarg; break;
 		case 'd': detach = true; break;
+		case 'C':
+			/* checked by the library against the container's cgroup version */
+			cgroups = husk_xrealloc(cgroups, (o.n_cgroups + 1) * sizeof(char *));
+			cgroups[o.n_cgroups++] = optarg;
+			o.cgroups = cgroups;
+			break;
 		case 'P': o.pid_file = optarg; break;
 		case 'F':
 			if (husk_cmd_parse_fd_count(g, "--preserve-fds", optarg, &o.preserve_fds) != 0)

@@ -7,12 +7,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
 
 #include "caps.h"
 #include "cgroup.h"
@@ -24,6 +21,7 @@
 #include "lsm.h"
 #include "seccomp.h"
 #include "ns.h"
+#include "spawn.h"
 #include "spec.h"
 #include "sync.h"
 #include "terminal.h"
@@ -39,24 +37,27 @@ int husk_write_pid_file(const char *path, pid_t pid, struct husk_err *err)
 	return husk_write_file_atomic(path, buf, (size_t)len, 0644, err);
 }
 
-static pid_t clone3_into(unsigned long long flags, int cgroup_fd)
-{
-	/* with CLONE_PARENT the kernel takes the exit signal from the caller and refuses one here */
-	struct clone_args args = {.flags = flags, .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD};
-
-	if (cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (unsigned long long)cgroup_fd;
-	}
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-}
-
 /* Joining a pid or user namespace, or a new time namespace with offsets, only affects the
  * children of the caller: a short-lived spawner does those and clones the init with
  * CLONE_PARENT, so the init is still husk's child. Without them husk clones the init itself. */
 static bool needs_spawner(const struct husk_spec *spec)
 {
 	return (spec->ns_join & (CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWTIME)) || (spec->ns_new & CLONE_NEWTIME);
+}
+
+/* In the init a spawner cloned: the spawner joined the cgroup and the namespaces and closed
+ * their fds (and the state lock), so the numbers the context holds name nothing any more. */
+__attribute__((noreturn)) static void spawned_init(void *arg)
+{
+	static const struct husk_ns_joins none;
+	struct husk_init_ctx *ictx = arg;
+
+	ictx->cgroup->n_attach_fds = 0;
+	ictx->cgroup->v2_dirfd = -1;
+	ictx->joins = &none;
+	ictx->joined = true;
+	ictx->lock_fd = -1;
+	husk_init_run(ictx);
 }
 
 static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk_err *err)
@@ -66,12 +67,12 @@ static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk
 	 * namespace is made by the spawner, whose children are born in it */
 	unsigned long long flags = spec->ns_new & ~(unsigned long)(CLONE_NEWCGROUP | CLONE_NEWTIME);
 	int cgroup_fd = ictx->cgroup->v2 ? ictx->cgroup->v2_dirfd : -1;
-	pid_t pid, spawner;
-	struct husk_sync_msg msg;
-	int status;
+	pid_t pid;
 
 	if (!needs_spawner(spec)) {
-		pid = clone3_into(flags, cgroup_fd);
+		/* the init is born in new namespaces (a new pid namespace among them, or the host's),
+		 * where nothing of a container's can see it while it holds the cgroup's fds */
+		pid = husk_clone3(flags, cgroup_fd);
 		if (pid < 0 && cgroup_fd >= 0 && (errno == EBUSY || errno == EOPNOTSUPP || errno == EINVAL)) {
 			/* the cgroup refuses CLONE_INTO_CGROUP (threaded or domain-invalid):
 			 * the init joins through cgroup.procs instead */
@@ -80,7 +81,7 @@ static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk
 			if (fd < 0)
 				return husk_err_sys(err, "open %s", procs);
 			ictx->cgroup->attach_fds[ictx->cgroup->n_attach_fds++] = fd;
-			pid = clone3_into(flags, -1);
+			pid = husk_clone3(flags, -1);
 		}
 		if (pid < 0)
 			return husk_err_sys(err, "clone the container init (namespaces %#llx)", flags);
@@ -91,39 +92,16 @@ static pid_t spawn_init(struct husk_init_ctx *ictx, int parent_sync, struct husk
 		return pid;
 	}
 
-	spawner = fork();
-	if (spawner < 0)
-		return husk_err_sys(err, "fork the namespace spawner");
-	if (spawner == 0) {
-		struct husk_err serr = {0};
-		close(parent_sync);
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		if (husk_ns_join(ictx->joins, ~0ul, &serr) < 0)
-			goto fail;
-		if ((spec->ns_new & CLONE_NEWTIME) &&
-		    (unshare(CLONE_NEWTIME) < 0 ? husk_err_sys(&serr, "unshare the time namespace")
-						: husk_ns_write_time_offsets(spec, &serr)) < 0)
-			goto fail;
-		ictx->joined = true;
-		pid = clone3_into(flags | CLONE_PARENT, cgroup_fd);
-		if (pid < 0) {
-			husk_err_sys(&serr, "clone the container init (namespaces %#llx)", flags);
-			goto fail;
-		}
-		if (pid == 0)
-			husk_init_run(ictx);
-		husk_sync_send(ictx->sync_fd, HUSK_SYNC_PID, pid, &serr);
-		_exit(0);
-fail:
-		husk_sync_send_error(ictx->sync_fd, &serr);
-		_exit(1);
-	}
-	if (husk_sync_expect(parent_sync, HUSK_SYNC_PID, &msg, err) < 0) {
-		waitpid(spawner, &status, 0);
-		return -1;
-	}
-	waitpid(spawner, &status, 0);
-	return (pid_t)msg.value;
+	/* a joined pid namespace is another container's: the init is visible there from its
+	 * clone on, so it is born holding only what it needs */
+	const int keep[] = {ictx->sync_fd, ictx->start_fd, ictx->console_fd, ictx->listener_fd, ictx->root_mount_fd};
+	struct husk_spawn sp = {
+		.joins = ictx->joins, .new_time = (spec->ns_new & CLONE_NEWTIME) ? spec : NULL, .clone_flags = flags,
+		.cgroup_fd = cgroup_fd, .attach_fds = ictx->cgroup->attach_fds, .n_attach = ictx->cgroup->n_attach_fds,
+		.keep = keep, .n_keep = ARRAY_SIZE(keep), .preserve_fds = ictx->preserve_fds,
+		.run = spawned_init, .arg = ictx,
+	};
+	return husk_spawn(&sp, err);
 }
 
 static char *resolve_rootfs(const char *bundle, const char *root_path, struct husk_err *err)
@@ -388,6 +366,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 	st.owner = owner_name();
 	st.status = HUSK_CREATING;
 	st.annotations = json_incref(spec.annotations);
+	st.no_new_keyring = o->no_new_keyring;
 	for (int k = 0; k < HUSK_HOOK_KINDS; k++)
 		st.hooks = st.hooks || spec.n_hooks[k];
 	st.no_process = !spec.has_process;

@@ -5,22 +5,22 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/sched.h>
+#include <linux/openat2.h>
 
 #include "cgroup.h"
 #include "container.h"
 #include "fdpass.h"
 #include "init.h"
+#include "names.h"
 #include "ns.h"
 #include "seccomp.h"
+#include "spawn.h"
 #include "state.h"
 #include "sync.h"
-#include "names.h"
 #include "terminal.h"
 #include "util.h"
 
@@ -72,24 +72,24 @@ struct exec_child {
 	const struct husk_bpf *bpf;
 	int sync_fd;
 	int console_fd;
-	int *tasks_fds;
-	size_t n_tasks;
 	int preserve_fds;
+	bool new_keyring;
 };
 
-__attribute__((noreturn)) static void exec_child_run(struct exec_child *c)
+/* The exec'd process, cloned by the spawner in the container's namespaces and cgroup: it holds
+ * stdio, the preserved fds, the sync socket and the console socket, and is not dumpable from
+ * its first instant (the spawner's mm is copied with the flag). */
+__attribute__((noreturn)) static void exec_child_run(void *arg)
 {
+	struct exec_child *c = arg;
 	struct husk_err err = {0};
 	_cleanup_free_ char *program = NULL;
 	int notify_fd = 0, dmz_fd = -1;
 
-	/* as the container's init: nobody in the container may inspect it until exec */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	for (size_t i = 0; i < c->n_tasks; i++)
-		if (write(c->tasks_fds[i], "0", 1) != 1) {
-			husk_err_sys(&err, "join the container's cgroup");
-			goto fail;
-		}
+	/* as root, before the identity changes: a keyring of the process's own, as the init has,
+	 * and never the caller's, in which a key added inside would land on the host */
+	if (c->new_keyring && husk_process_new_keyring(&err) < 0)
+		goto fail;
 	/* in the container's mount namespace now: its /dev/ptmx */
 	if (c->process->terminal && husk_terminal_setup_exec(c->console_fd, c->process, &err) < 0)
 		goto fail;
@@ -110,6 +110,37 @@ fail:
 	_exit(1);
 }
 
+/* exec --cgroup on v2: the sub-cgroup of the container's that the process goes into. runc's
+ * syntax is "PATH" or "CONTROLLER[,CONTROLLER]:PATH"; v2 has one hierarchy, so one path without
+ * controllers. It must exist, below the container's cgroup (no "..", no symlink). */
+static int open_sub_cgroup(int container_fd, const char *container_dir, char *const *paths, size_t n,
+			   struct husk_err *err)
+{
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+	const char *path = paths[0];
+	int fd;
+
+	if (n > 1)
+		return husk_err_set(err, EINVAL, "exec --cgroup: %zu paths given: cgroup v2 has one hierarchy, give one", n);
+	if (strchr(path, ':'))
+		return husk_err_set(err, EINVAL,
+				    "exec --cgroup \"%s\": cgroup v2 has one hierarchy: give the path without controllers", path);
+	while (*path == '/')
+		path++;
+	if (!*path)
+		return husk_err_set(err, EINVAL, "exec --cgroup \"%s\": an empty path", paths[0]);
+	fd = (int)syscall(SYS_openat2, container_fd, path, &how, sizeof(how));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return husk_err_set(err, ENOENT, "exec --cgroup \"%s\": no such cgroup under %s", paths[0], container_dir);
+		if (errno == EXDEV || errno == ELOOP)
+			return husk_err_set(err, errno, "exec --cgroup \"%s\": not a cgroup under %s", paths[0], container_dir);
+		return husk_err_sys(err, "exec --cgroup \"%s\": open it under %s", paths[0], container_dir);
+	}
+	return fd;
+}
+
 int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct husk_err *err)
 {
 	_cleanup_close_ int lock_fd = -1, cgroup_fd = -1, console_fd = -1, receiver = -1, root_fd = -1;
@@ -122,7 +153,8 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 	size_t n_tasks = 0;
 	enum husk_status status;
 	struct husk_sync_msg msg;
-	pid_t spawner, pid = -1;
+	pid_t pid = -1;
+	bool v2;
 
 	if (husk_state_open(o->root, o->id, &lock_fd, err) < 0 || husk_state_read(lock_fd, &st, err) < 0)
 		return -1;
@@ -132,9 +164,42 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 			     husk_status_name(status));
 		goto out;
 	}
+	v2 = husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs);
+	/* checked before anything is made: never accepted and ignored */
+	if (o->n_cgroups && !v2) {
+		husk_err_set(err, EOPNOTSUPP,
+			     "exec --cgroup \"%s\": container \"%s\" is on cgroup v1, where husk cannot put an exec'd "
+			     "process in a sub-cgroup",
+			     o->cgroups[0], o->id);
+		goto out;
+	}
 	if (o->process->terminal && !o->console_socket && !o->terminal_fd) {
 		husk_err_set(err, EINVAL, "a terminal needs --console-socket");
 		goto out;
+	}
+	if (v2) {
+		cgroup_fd = open(st.cgroup_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup_fd < 0) {
+			husk_err_sys(err, "open cgroup %s", st.cgroup_dirs[0]);
+			goto out;
+		}
+		if (o->n_cgroups) {
+			int sub = open_sub_cgroup(cgroup_fd, st.cgroup_dirs[0], o->cgroups, o->n_cgroups, err);
+			if (sub < 0)
+				goto out;
+			close(cgroup_fd);
+			cgroup_fd = sub;
+		}
+	} else {
+		for (size_t i = 0; i < st.n_cgroup_dirs && n_tasks < HUSK_CGROUP_MAX_HIER; i++) {
+			_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", st.cgroup_dirs[i]);
+			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+			if (fd < 0) {
+				husk_err_sys(err, "open %s", tasks);
+				goto out;
+			}
+			tasks_fds[n_tasks++] = fd;
+		}
 	}
 	if (o->console_socket && (console_fd = husk_terminal_connect_socket(o->console_socket, err)) < 0)
 		goto out;
@@ -158,73 +223,29 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 			}
 		}
 	}
-	if (husk_cgroup_dirs_v2(st.cgroup_dirs, st.n_cgroup_dirs)) {
-		cgroup_fd = open(st.cgroup_dirs[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (cgroup_fd < 0) {
-			husk_err_sys(err, "open cgroup %s", st.cgroup_dirs[0]);
-			goto out;
-		}
-	} else {
-		for (size_t i = 0; i < st.n_cgroup_dirs && n_tasks < HUSK_CGROUP_MAX_HIER; i++) {
-			_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", st.cgroup_dirs[i]);
-			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
-			if (fd < 0) {
-				husk_err_sys(err, "open %s", tasks);
-				goto out;
-			}
-			tasks_fds[n_tasks++] = fd;
-		}
-	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		husk_err_sys(err, "socketpair");
 		goto out;
 	}
-	/* setns into a pid namespace only affects children: a spawner joins, then clones the
-	 * process with CLONE_PARENT so that it is husk's child */
-	spawner = fork();
-	if (spawner < 0) {
-		husk_err_sys(err, "fork");
-		goto out;
-	}
-	if (spawner == 0) {
-		struct husk_err serr = {0};
-		struct exec_child child = {&spec, o->process, &bpf, sv[1], console_fd, tasks_fds, n_tasks, o->preserve_fds};
-		struct clone_args args = {.flags = CLONE_PARENT};
-		pid_t p;
-		close(sv[0]);
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		/* before the user namespace is joined: chroot takes CAP_SYS_CHROOT over this one */
-		if (root_fd >= 0 && (fchdir(root_fd) < 0 || chroot(".") < 0)) {
-			husk_err_sys(&serr, "chroot to the container's root");
-			goto spawner_fail;
-		}
-		if (husk_ns_join(&joins, ~0ul, &serr) < 0)
-			goto spawner_fail;
-		if (cgroup_fd >= 0) {
-			args.flags |= CLONE_INTO_CGROUP;
-			args.cgroup = (unsigned long long)cgroup_fd;
-		}
-		p = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
-		if (p < 0) {
-			husk_err_sys(&serr, "clone the process in the container");
-			goto spawner_fail;
-		}
-		if (p == 0)
-			exec_child_run(&child);
-		husk_sync_send(sv[1], HUSK_SYNC_PID, p, &serr);
-		_exit(0);
-spawner_fail:
-		husk_sync_send_error(sv[1], &serr);
-		_exit(1);
+	{
+		struct exec_child child = {
+			.spec = &spec, .process = o->process, .bpf = &bpf, .sync_fd = sv[1], .console_fd = console_fd,
+			.preserve_fds = o->preserve_fds, .new_keyring = !st.no_new_keyring,
+		};
+		const int keep[] = {sv[1], console_fd};
+		/* setns into a pid namespace only affects children: a spawner joins, then clones the
+		 * process with CLONE_PARENT so that it is husk's child */
+		struct husk_spawn sp = {
+			.joins = &joins, .cgroup_fd = cgroup_fd, .attach_fds = tasks_fds, .n_attach = n_tasks,
+			.keep = keep, .n_keep = ARRAY_SIZE(keep), .preserve_fds = o->preserve_fds,
+			.chroot_fd = root_fd >= 0 ? &root_fd : NULL, .run = exec_child_run, .arg = &child,
+		};
+		pid = husk_spawn(&sp, err);
 	}
 	close(sv[1]);
 	sv[1] = -1;
-	rc = husk_sync_expect(sv[0], HUSK_SYNC_PID, &msg, err);
-	waitpid(spawner, NULL, 0);
-	if (rc < 0)
+	if (pid < 0)
 		goto out;
-	rc = -1;
-	pid = (pid_t)msg.value;
 	if (husk_sync_expect(sv[0], HUSK_SYNC_READY, &msg, err) < 0) {
 		if (err->errnum == EPIPE) {
 			husk_err_clear(err);

@@ -15,6 +15,9 @@ struct husk_exec_opts {
 	const char *console_socket; /* process.terminal: where the pty master goes */
 	int *terminal_fd;           /* no console_socket: the pty master comes back here */
 	int preserve_fds;
+	char *const *cgroups;       /* --cgroup: "PATH" or "CONTROLLER[,...]:PATH", a sub-cgroup of the
+				     * container's (cgroup v2 only: one path, no controllers) */
+	size_t n_cgroups;
 };
 
 /* The container's config, for the CLI to build the process from. */

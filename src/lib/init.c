@@ -25,6 +25,7 @@
 #include "sched.h"
 #include "procfs.h"
 #include "rootfs.h"
+#include "spawn.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
@@ -184,6 +185,16 @@ static int wait_for_start(struct husk_init_ctx *ctx, struct husk_err *err)
 	}
 }
 
+int husk_process_new_keyring(struct husk_err *err)
+{
+	/* a kernel without keys, or a caller's seccomp filter refusing keyctl: then there is no
+	 * keyring to leak either */
+	if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 && errno != ENOSYS &&
+	    errno != EACCES && errno != EPERM)
+		return husk_err_sys(err, "create a session keyring");
+	return 0;
+}
+
 int husk_process_prepare(const struct husk_spec *spec, const struct husk_process *p, const struct husk_bpf *bpf,
 			 char **program, int *notify_fd, int *dmz_fd, struct husk_err *err)
 {
@@ -257,9 +268,8 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		return husk_err_sys(err, "set hostname \"%s\"", spec->hostname);
 	if (spec->domainname && spec->domainname[0] && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
 		return husk_err_sys(err, "set domainname \"%s\"", spec->domainname);
-	if (!ctx->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0 &&
-	    errno != ENOSYS && errno != EACCES && errno != EPERM)
-		return husk_err_sys(err, "create a session keyring");
+	if (!ctx->no_new_keyring && husk_process_new_keyring(err) < 0)
+		return -1;
 	if (set_oom_score_adj(p, err) < 0)
 		return -1;
 	/* the host's procfs, before the switch: the label holds until the next execve */
@@ -321,17 +331,13 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 	return husk_process_prepare(spec, p, ctx->seccomp, program, notify_fd, dmz_fd, err);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
 /* The init is a copy of husk and holds every fd husk's caller gave it. While it waits for
  * `start` (which may be long) only stdio, the preserved fds and husk's own are kept: an engine's
  * pipe held open by a waiting container would keep the engine waiting for EOF. */
 static void close_inherited_fds(struct husk_init_ctx *ctx)
 {
-	int keep[16 + HUSK_CGROUP_MAX_HIER], n = 0, from = 3 + ctx->preserve_fds;
+	int keep[16 + HUSK_CGROUP_MAX_HIER];
+	size_t n = 0;
 
 	keep[n++] = ctx->sync_fd;
 	keep[n++] = ctx->start_fd;
@@ -340,17 +346,9 @@ static void close_inherited_fds(struct husk_init_ctx *ctx)
 	keep[n++] = ctx->root_mount_fd;
 	for (size_t i = 0; i < ctx->cgroup->n_attach_fds; i++)
 		keep[n++] = ctx->cgroup->attach_fds[i];
-	for (size_t i = 0; i < ctx->joins->n && n < (int)ARRAY_SIZE(keep); i++)
+	for (size_t i = 0; i < ctx->joins->n && n < ARRAY_SIZE(keep); i++)
 		keep[n++] = ctx->joins->fd[i];
-	qsort(keep, (size_t)n, sizeof(int), cmp_int);
-	for (int i = 0; i < n; i++) {
-		if (keep[i] < from)
-			continue;
-		if (keep[i] > from)
-			syscall(SYS_close_range, from, keep[i] - 1, 0);
-		from = keep[i] + 1;
-	}
-	syscall(SYS_close_range, from, ~0u, 0);
+	husk_close_fds_except(3 + ctx->preserve_fds, keep, n);
 }
 
 /* The seccomp notify fd goes to the listener with the container process state, as the

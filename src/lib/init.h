@@ -33,6 +33,11 @@ struct husk_init_ctx {
 /* Never returns: exec's the container process or reports the failure on sync_fd and exits. */
 __attribute__((noreturn)) void husk_init_run(struct husk_init_ctx *ctx);
 
+/* Join a new anonymous session keyring, so that the process shares no keyring with husk's
+ * caller (the init and every exec'd process, unless the container was created with
+ * --no-new-keyring). */
+int husk_process_new_keyring(struct husk_err *err);
+
 /* The steps every container process goes through, the init and those of exec: cwd (checked to
  * be inside the root), rlimits, personality/ioprio/scheduler, umask, the seccomp filter when
  * no_new_privs is off, bounding set, uid/gid/groups, capabilities, no_new_privs, the program

@@ -148,6 +148,8 @@ int husk_state_write(int dirfd, const struct husk_state *s, struct husk_err *err
 		json_object_set_new(obj, "hooks", json_true());
 	if (s->no_process)
 		json_object_set_new(obj, "noProcess", json_true());
+	if (s->no_new_keyring)
+		json_object_set_new(obj, "noNewKeyring", json_true());
 	if (s->annotations)
 		json_object_set(obj, "annotations", s->annotations);
 	text = json_dumps(obj, JSON_COMPACT);
@@ -201,6 +203,7 @@ int husk_state_read(int dirfd, struct husk_state *s, struct husk_err *err)
 	s->annotations = json_incref(json_object_get(obj, "annotations"));
 	s->hooks = json_is_true(json_object_get(obj, "hooks"));
 	s->no_process = json_is_true(json_object_get(obj, "noProcess"));
+	s->no_new_keyring = json_is_true(json_object_get(obj, "noNewKeyring"));
 	json_decref(obj);
 	if (!s->id || !s->bundle) {
 		husk_state_free(s);

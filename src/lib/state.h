@@ -26,6 +26,8 @@ struct husk_state {
 	json_t *annotations;
 	bool hooks;                  /* the config has hooks: start and delete read it again */
 	bool no_process;             /* created from a config without process: start refuses */
+	bool no_new_keyring;         /* created with --no-new-keyring: exec'd processes keep the
+				      * caller's session keyring too */
 };
 
 /* Container ids: letters, digits, '_', '+', '-', '.', not "." or "..", at most 1024 bytes. */

@@ -164,3 +164,33 @@ $stderr"
 	[ ! -e "$STATE/c1" ]
 	! [ -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status
 }
+
+@test "exec goes into the container's cgroup, and with --cgroup into a sub-cgroup of it (v2)" {
+	[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || skip "cgroup v1: exec.bats checks the error there"
+	set_cmd 'sleep 60'
+	husk run --detach c1
+	dir=$(container_cgroup_dirs c1)
+	husk exec --detach --pid-file "$TEST_DIR/p0" c1 sleep 60
+	grep -qx "$(cat "$TEST_DIR/p0")" "$dir/cgroup.procs" || fail "exec'd process not in $dir"
+	mkdir "$dir/sub"
+	husk exec --detach --pid-file "$TEST_DIR/p1" --cgroup sub c1 sleep 60
+	husk exec --detach --pid-file "$TEST_DIR/p2" --cgroup /sub c1 sleep 60
+	in_sub=$(cat "$dir/sub/cgroup.procs")
+	run_husk exec --cgroup nope c1 true
+	nope=$stderr
+	run_husk exec --cgroup ../.. c1 true
+	up=$stderr
+	run_husk exec --cgroup memory:sub c1 true
+	ctrl=$stderr
+	# the pid namespace dies with the init, and every process in it: then sub can go
+	husk kill c1 KILL
+	wait_stopped c1
+	for i in $(seq 100); do [ -z "$(cat "$dir/sub/cgroup.procs")" ] && break; sleep 0.05; done
+	rmdir "$dir/sub"
+	husk delete --force c1
+	[[ "$in_sub" == *"$(cat "$TEST_DIR/p1")"* ]] || fail "p1 not in sub: $in_sub"
+	[[ "$in_sub" == *"$(cat "$TEST_DIR/p2")"* ]] || fail "p2 not in sub: $in_sub"
+	[[ "$nope" == *'exec --cgroup "nope": no such cgroup under '"$dir"* ]] || fail "$nope"
+	[[ "$up" == *'exec --cgroup "../..": not a cgroup under '"$dir"* ]] || fail "$up"
+	[[ "$ctrl" == *"give the path without controllers"* ]] || fail "$ctrl"
+}

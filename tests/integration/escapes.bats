@@ -241,3 +241,44 @@ teardown() {
 	[[ "$output" == *"unshare=EPERM"* ]]
 	[ "$(cat /proc/sys/kernel/ostype)" = Linux ]
 }
+
+@test "nothing husk puts in a container's pid namespace holds an fd that reaches the host (CAP_SYS_PTRACE watcher)" {
+	# The watcher has CAP_SYS_PTRACE in every set, so non-dumpable does not keep it out: it
+	# reads the fds, cwd and root of every process it sees appear and tries to climb from each
+	# to the host's canary, while husk execs 50 processes into the container.
+	echo secret-of-the-host > "$CANARY/secret"
+	canary_before=$(find "$CANARY" -printf '%p %y %s %m %T@\n' | sort | sha256sum; cat "$CANARY/file")
+	update_config --arg t "$CANARY/secret" '.process.capabilities |= with_entries(.value += ["CAP_SYS_PTRACE"])
+		| .process.args = ["husk-probe", "fd-race", "/tmp/race.log", $t]'
+	husk run --detach w
+	for i in $(seq 100); do grep -q watching "$BUNDLE/rootfs/tmp/race.log" 2>/dev/null && break; sleep 0.02; done
+	eff=$(awk '/^CapEff:/ {print $2}' /proc/$(husk state w | jq -r .pid)/status)
+	[ $(( 0x$eff >> 19 & 1 )) -eq 1 ] || fail "the watcher lacks CAP_SYS_PTRACE: $eff"
+	for i in $(seq 50); do husk exec w true; done
+	husk exec --cwd /tmp w sh -c 'ls /proc/self/fd >/dev/null'
+	husk kill w KILL
+	wait_stopped w
+	log=$(cat "$BUNDLE/rootfs/tmp/race.log")
+	echo "$log" | grep -c ' fd ' | sed 's/^/fd links seen: /'
+	[[ "$log" != *REACHED* ]] || fail "$(echo "$log" | grep REACHED)"
+	# and none names husk's state directory or a cgroup file of the host
+	[[ "$log" != *"$STATE"* ]] || fail "$(echo "$log" | grep "$STATE")"
+	[[ "$log" != *"/sys/fs/cgroup"* ]] || fail "$(echo "$log" | grep /sys/fs/cgroup)"
+}
+
+@test "an init created into another container's pid namespace waits holding only its sockets, the exec fifo and the exec stub" {
+	set_cmd 'sleep 60'
+	husk run --detach a
+	apid=$(husk state a | jq -r .pid)
+	update_config --arg p /proc/$apid/ns/pid '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end) | .process.args = ["true"]'
+	# an fd of the caller's that is neither stdio nor preserved
+	bash -c "cd '$BUNDLE' && exec 7<'$CANARY' && exec '$HUSK' oci --root '$STATE' create b" </dev/null >/dev/null 2>&1
+	bpid=$(husk state b | jq -r .pid)
+	links=$(for f in /proc/$bpid/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && echo "$n $(readlink "$f")"; done)
+	husk delete --force b
+	husk delete --force a
+	echo "$links"
+	while read -r n target; do
+		[[ "$target" == socket:* || "$target" == "$STATE/b/exec.fifo" || "$target" == "/memfd:husk-dmz (deleted)" ]] || fail "fd $n -> $target"
+	done <<< "$links"
+}

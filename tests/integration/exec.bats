@@ -11,6 +11,12 @@ setup() {
 	INIT=$(husk state c1 | jq -r .pid)
 }
 
+teardown() {
+	local p
+	for p in ${LOOPS:-}; do kill "$p" 2>/dev/null || true; done
+	teardown_bundle
+}
+
 @test "exec joins every namespace of the container's init and returns the exit status" {
 	run husk exec c1 sh -c 'for n in pid mnt net ipc uts cgroup; do readlink /proc/self/ns/$n; done; hostname; exit 7'
 	[ "$status" -eq 7 ]
@@ -116,4 +122,89 @@ JSON
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"/nonexistent/dir/pid"* ]]
 	[ "$(husk ps --format json c1 | jq length)" -eq "$before" ]
+}
+
+# Two containers k1, k2 (keyctl allowed: husk's default seccomp profile refuses it) and a
+# third, k3, created with --no-new-keyring; then, under a session keyring of the test's own
+# (the probe's "keyring session"), the host's id, each exec'd process's, a key added in k1,
+# and where that key can be found.
+keyring_check() {
+	update_config 'del(.linux.seccomp)'
+	set_cmd 'sleep 60'
+	husk run --detach k1
+	husk run --detach k2
+	husk run --detach --no-new-keyring k3
+	key=husk-key-$BATS_TEST_NUMBER-$$
+	cat > "$TEST_DIR/keys.sh" <<SCRIPT
+cd '$BUNDLE'
+h() { '$HUSK' oci --root '$STATE' exec "\$@"; }
+echo "host \$('$HUSK_BUILD/husk-probe' keyring id)"
+echo "k1 \$(h k1 husk-probe keyring id)"
+echo "k1-again \$(h k1 husk-probe keyring id)"
+echo "k2 \$(h k2 husk-probe keyring id)"
+echo "k3 \$(h k3 husk-probe keyring id)"
+echo "added \$(h k1 husk-probe keyring add $key)"
+echo "k1-search \$(h k1 sh -c 'husk-probe keyring add $key >/dev/null; husk-probe keyring search $key')"
+echo "k2-search \$(h k2 husk-probe keyring search $key)"
+echo "host-search \$('$HUSK_BUILD/husk-probe' keyring search $key)"
+SCRIPT
+	run "$HUSK_BUILD/husk-probe" keyring session sh "$TEST_DIR/keys.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	declare -A id
+	for l in "${lines[@]}"; do id[${l%% *}]=${l#* }; done
+	for k in host k1 k1-again k2 k3 added; do [[ "${id[$k]}" =~ ^[0-9]+$ ]] || fail "$k: ${id[$k]}"; done
+	# every exec'd process has a session keyring of its own: not the caller's, not another's
+	[ "${id[k1]}" != "${id[host]}" ] || fail "k1's exec is in the caller's session keyring"
+	[ "${id[k2]}" != "${id[host]}" ] || fail "k2's exec is in the caller's session keyring"
+	[ "${id[k1]}" != "${id[k2]}" ]
+	[ "${id[k1]}" != "${id[k1-again]}" ]
+	# a key added inside is found there, and neither in another container nor on the host
+	[[ "${id[k1-search]}" == found* ]]
+	[ "${id[k2-search]}" = ENOKEY ] || fail "k2 found k1's key: ${id[k2-search]}"
+	[ "${id[host-search]}" = ENOKEY ] || fail "the host found k1's key: ${id[host-search]}"
+	# --no-new-keyring at create holds for exec too: the caller's keyring, as asked
+	[ "${id[k3]}" = "${id[host]}" ]
+}
+
+@test "each exec'd process gets a session keyring of its own, never the caller's (unless --no-new-keyring)" {
+	keyring_check
+}
+
+@test "each exec'd process gets a session keyring of its own, in a user namespace too" {
+	chmod 755 "$TEST_DIR" "$BUNDLE"
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	keyring_check
+}
+
+@test "exec --cgroup on cgroup v1: a clear error, and nothing runs" {
+	[ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || skip "cgroup v2: see cgroup.bats"
+	for arg in sub memory:sub /; do
+		run_husk exec --cgroup "$arg" c1 sh -c 'echo ran'
+		[ "$status" -eq 1 ] || fail "--cgroup $arg: status $status, $output"
+		[[ "$output" != *ran* ]]
+		[[ "$stderr" == *"exec --cgroup \"$arg\": container \"c1\" is on cgroup v1, where husk cannot put an exec'd process in a sub-cgroup"* ]] || fail "$stderr"
+	done
+}
+
+@test "under CPU load, the spawner's pid always comes before the process's first message" {
+	# The spawner reports the pid on a socket of its own: the process (which may run first on a
+	# busy machine) writes on the sync socket, and its READY once overtook the pid. Here busy
+	# loops on every CPU, execs into c1 and containers created into c1's pid namespace.
+	LOOPS=
+	for i in $(seq $(( $(nproc) * 2 ))); do ( while :; do :; done ) & LOOPS="$LOOPS $!"; done
+	cp "$BUNDLE/config.json" "$TEST_DIR/c1.json"
+	update_config --arg p /proc/$INIT/ns/pid '.linux.namespaces |= map(if .type == "pid" then .path = $p else . end) | .process.args = ["true"]'
+	failed=0
+	for i in $(seq 40); do
+		husk exec c1 true 2>"$TEST_DIR/err" || { failed=$((failed + 1)); cat "$TEST_DIR/err"; }
+		husk create "sp$$-$i" </dev/null >/dev/null 2>"$TEST_DIR/err" || { failed=$((failed + 1)); cat "$TEST_DIR/err"; }
+	done
+	for p in $LOOPS; do kill "$p"; done
+	LOOPS=
+	for i in $(seq 40); do husk delete --force "sp$$-$i" 2>/dev/null || true; done
+	[ "$failed" -eq 0 ]
 }
