@@ -141,6 +141,20 @@ container_cgroup_dirs() {
 	jq -r '.cgroupDirs[]' "$STATE/$1/state.json"
 }
 
+# create ID with --console-socket (husk-probe receives the pty master and prints what comes
+# through it), start it, wait until it stops; what the terminal showed (no \r) in $console_out
+run_with_console() {
+	local receiver i
+	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/console.sock" > "$TEST_DIR/console.out" &
+	receiver=$!
+	for i in $(seq 100); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.02; done
+	husk create --console-socket "$TEST_DIR/console.sock" "$1"
+	husk start "$1"
+	wait_stopped "$1"
+	wait $receiver || true
+	console_out=$(tr -d '\r' < "$TEST_DIR/console.out")
+}
+
 wait_stopped() {
 	local i
 	for i in $(seq 100); do

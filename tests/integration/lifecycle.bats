@@ -218,14 +218,8 @@ load helpers
 @test "--console-socket: the pty master goes to the socket, the slave is the process's terminal" {
 	update_config '.process.terminal = true | .process.consoleSize = {"height": 40, "width": 132}'
 	set_cmd 'tty; [ -t 0 ] && [ -t 1 ] && echo stdio-is-tty; stty size; ls -l /dev/console | cut -c1'
-	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/console.sock" > "$TEST_DIR/console.out" &
-	receiver=$!
-	for i in $(seq 100); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.02; done
-	husk create --console-socket "$TEST_DIR/console.sock" c1
-	husk start c1
-	wait_stopped c1
-	wait $receiver || true
-	out=$(tr -d '\r' < "$TEST_DIR/console.out")
+	run_with_console c1
+	out=$console_out
 	[[ "$out" == *"received /dev/pts/0 size 132x40"* ]] || fail "$out"
 	[[ "$out" == *"/dev/pts/0"*"stdio-is-tty"*"40 132"* ]] || fail "$out"
 	husk delete c1
@@ -234,14 +228,8 @@ load helpers
 @test "terminal with no /dev tmpfs and a read-only root: /dev/console is made before the root is sealed" {
 	update_config '.process.terminal = true | .root.readonly = true | .mounts |= map(select(.destination != "/dev"))'
 	set_cmd 'stat -c "%F %t:%T" /dev/console; touch /probe 2>&1 || echo root-is-ro'
-	"$HUSK_BUILD/husk-probe" console-receiver "$TEST_DIR/console.sock" > "$TEST_DIR/console.out" &
-	receiver=$!
-	for i in $(seq 100); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.02; done
-	husk create --console-socket "$TEST_DIR/console.sock" c1
-	husk start c1
-	wait_stopped c1
-	wait $receiver || true
-	out=$(tr -d '\r' < "$TEST_DIR/console.out")
+	run_with_console c1
+	out=$console_out
 	# a pty slave is a character device of major 136..143 (88..8f in stat's hex)
 	[[ "$out" == *"character special file 8"[8-9a-f]":"* ]] || fail "$out"
 	[[ "$out" == *root-is-ro* ]] || fail "$out"
