@@ -47,7 +47,7 @@ static int parse_device_rule(struct spec_ctx *c, json_t *item, void *elem, size_
 	if (strlen(type) != 1 || !strchr("acb", type[0]))
 		return spec_fail_key(c, "type", "unknown device type \"%s\" (expected a, c or b)", type);
 	r->type = type[0];
-	if (strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
+	if (strlen(access) >= sizeof(r->access) || strspn(access, "rwm") != strlen(access))
 		return spec_fail_key(c, "access", "\"%s\" is not made of r, w and m", access);
 	strcpy(r->access, *access ? access : "rwm");
 	r->major = r->minor = -1;
@@ -200,7 +200,8 @@ static int parse_pids(struct spec_ctx *c, json_t *obj, struct husk_resources *r)
 
 static int parse_block_io(struct spec_ctx *c, json_t *obj, struct husk_resources *r)
 {
-	static const char *const throttles[4] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+	/* in the order of husk_resources.blkio.throttle */
+	static const char *const throttles[] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
 						 "throttleReadIOPSDevice", "throttleWriteIOPSDevice"};
 	json_t *sub;
 	int rc = spec_field(c, obj, "blockIO", JSON_OBJECT, false, &sub);
@@ -213,7 +214,8 @@ static int parse_block_io(struct spec_ctx *c, json_t *obj, struct husk_resources
 	    spec_parse_object_array(c, sub, "weightDevice", sizeof(struct husk_blkio_device),
 				    (void **)&r->blkio.weight_device, &r->blkio.n_weight_device, parse_blkio_device, r) < 0)
 		return -1;
-	for (int t = 0; t < 4; t++)
+	_Static_assert(ARRAY_SIZE(throttles) == ARRAY_SIZE(r->blkio.throttle), "one name per throttle list");
+	for (size_t t = 0; t < ARRAY_SIZE(throttles); t++)
 		if (spec_parse_object_array(c, sub, throttles[t], sizeof(struct husk_blkio_device),
 					    (void **)&r->blkio.throttle[t], &r->blkio.n_throttle[t], parse_blkio_device,
 					    NULL) < 0)
@@ -306,7 +308,7 @@ int spec_parse_linux_resources(struct spec_ctx *c, json_t *obj, struct husk_spec
 void husk_resources_free(struct husk_resources *r)
 {
 	free(r->blkio.weight_device);
-	for (int t = 0; t < 4; t++)
+	for (size_t t = 0; t < ARRAY_SIZE(r->blkio.throttle); t++)
 		free(r->blkio.throttle[t]);
 	free(r->hugepages);
 	free(r->net_priorities);
