@@ -15,6 +15,7 @@
 
 #include "lib/caps.h"
 #include "lib/spec.h"
+#include "lib/spec_walk.h"
 #include "lib/util.h"
 
 #define MINIMAL_HEAD "{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\"},\n"
@@ -309,6 +310,127 @@ static void test_ambient_unraisable(void **state)
 	assert_int_equal(husk_caps_ambient_unraisable(&(struct husk_process){0}), 0);
 }
 
+/* Every part of the document, all valid and read in turn before the error at the end: a step
+ * a part left on the field path would prefix the later error's path. */
+#define EVERY_PROCESS \
+	"{\"terminal\": false, \"consoleSize\": {\"height\": 24, \"width\": 80}, \"cwd\": \"/\",\n" \
+	" \"args\": [\"sh\"], \"env\": [\"A=1\"], \"user\": {\"uid\": 0, \"gid\": 0, \"umask\": 18, \"additionalGids\": [1]},\n" \
+	" \"capabilities\": {\"bounding\": [\"CAP_KILL\"], \"ambient\": [\"CAP_KILL\"]},\n" \
+	" \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 1, \"hard\": 2}], \"oomScoreAdj\": 1,\n" \
+	" \"ioPriority\": {\"class\": \"IOPRIO_CLASS_BE\", \"priority\": 1},\n"
+#define EVERY_RESOURCE \
+	"\"memory\": {\"limit\": 1000000}, \"cpu\": {\"quota\": 5000, \"cpus\": \"0\"},\n" \
+	"  \"pids\": {\"limit\": 10}, \"blockIO\": {\"weightDevice\": [{\"major\": 8, \"minor\": 0, \"weight\": 100}],\n" \
+	"   \"throttleReadBpsDevice\": [{\"major\": 8, \"minor\": 0, \"rate\": 1}]}, \"hugepageLimits\": [{\"pageSize\": \"2MB\", \"limit\": 0}],\n" \
+	"  \"network\": {\"priorities\": [{\"name\": \"eth0\", \"priority\": 1}]}, \"rdma\": {\"mlx4_0\": {\"hcaHandles\": 1}},\n"
+#define EVERY_PART(namespaces) \
+	"{\"ociVersion\": \"1.2.0\", \"root\": {\"path\": \"rootfs\", \"readonly\": false}, \"hostname\": \"box\",\n" \
+	"\"process\": " EVERY_PROCESS \
+	" \"scheduler\": {\"policy\": \"SCHED_OTHER\", \"flags\": [\"SCHED_FLAG_RESET_ON_FORK\"]}},\n" \
+	"\"mounts\": [{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"options\": [\"nosuid\", \"size=1m\"]}],\n" \
+	"\"linux\": {\"namespaces\": " namespaces ",\n" \
+	" \"devices\": [{\"type\": \"c\", \"path\": \"/dev/fuse\", \"major\": 10, \"minor\": 229}],\n" \
+	" \"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\"], \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"},\n" \
+	" \"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", \"architectures\": [\"SCMP_ARCH_X86_64\"],\n" \
+	"  \"syscalls\": [{\"names\": [\"kill\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": [{\"index\": 1, \"value\": 9, \"op\": \"SCMP_CMP_EQ\"}]}]},\n" \
+	" \"personality\": {\"domain\": \"LINUX\"}, \"rootfsPropagation\": \"rprivate\",\n" \
+	" \"resources\": {\"devices\": [{\"allow\": false}], " EVERY_RESOURCE \
+	"  \"unified\": {\"memory.high\": \"max\"}},\n" \
+	" \"timeOffsets\": {\"monotonic\": {\"secs\": 1}}},\n"
+#define ALL_NAMESPACES "[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"network\"}, {\"type\": \"time\"}]"
+
+static void expect_exact_error(const char *text, const char *message)
+{
+	struct husk_spec spec;
+	struct husk_err err;
+
+	assert_int_equal(parse(text, &spec, &err), -1);
+	assert_string_equal(err.msg, message);
+}
+
+static void test_path_after_every_part(void **state)
+{
+	const char *process = EVERY_PROCESS " \"scheduler\": {\"policy\": \"SCHED_OTHER\", \"flags\": [\"SCHED_FLAG_NOPE\"]}}";
+	const char *resources = "{" EVERY_RESOURCE " \"unified\": {\"memory.high\": \"max\", \"cgroup.procs\": \"1\"}}";
+	struct husk_spec spec;
+	struct husk_process p;
+	struct husk_resources res;
+	struct husk_err err = {0};
+	json_t *json;
+	(void)state;
+
+	assert_int_equal(parse(EVERY_PART(ALL_NAMESPACES) "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}]},\n"
+			       "\"annotations\": {}}", &spec, &err), 0);
+	husk_spec_free(&spec);
+	/* the last parts read */
+	expect_exact_error(EVERY_PART(ALL_NAMESPACES) "\"hooks\": {\"prestart\": [{\"path\": \"/bin/true\"}],\n"
+			   " \"poststop\": [{\"path\": \"/bin/true\"}, {\"path\": \"/bin/true\", \"timeout\": 0}]}}",
+			   "config.json:22:71: hooks.poststop[1].timeout: expected an integer 1..86400");
+	expect_exact_error(EVERY_PART(ALL_NAMESPACES) "\"hooks\": {}, \"annotations\": []}",
+			   "config.json:21:29: annotations: expected an object, got an array");
+	/* the checks across parts, after all of them */
+	expect_exact_error(EVERY_PART("[{\"type\": \"mount\"}, {\"type\": \"uts\"}, {\"type\": \"network\"}]") "\"hooks\": {}}",
+			   "config.json:20:17: linux.timeOffsets: time offsets need a new time namespace");
+	expect_exact_error(EVERY_PART("[{\"type\": \"uts\"}, {\"type\": \"network\"}]") "\"hooks\": {}}",
+			   "config.json:8:11: mounts: needs a mount namespace (linux.namespaces has none: husk mounts nothing in the host's)");
+	/* exec's --process and update's --resources files */
+	assert_int_equal(husk_process_parse("p.json", process, strlen(process), &json, &p, &err), -1);
+	assert_string_equal(err.msg, "p.json:1:1: process.scheduler.flags[0]: unknown scheduler flag \"SCHED_FLAG_NOPE\"");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(husk_resources_parse("r.json", resources, strlen(resources), &json, &res, &err), -1);
+	assert_string_equal(err.msg, "r.json:5:52: unified.cgroup.procs: \"cgroup.procs\" is not a controller file of the container's cgroup");
+}
+
+/* The guards themselves: the depth is back to what it was however the block is left, past
+ * SPEC_MAX_PATH_DEPTH too (where steps are counted, not recorded). */
+static size_t deepest;
+
+static int nest(struct spec_ctx *c, int levels)
+{
+	PATH_KEY(c, "k");
+	if (levels > 1)
+		return nest(c, levels - 1);
+	deepest = c->depth;
+	return spec_fail(c, "deep");
+}
+
+static void test_path_guards(void **state)
+{
+	const char *text = "{}";
+	struct husk_err err = {0};
+	struct spec_ctx c = {.file = "f", .text = text, .len = strlen(text), .err = &err};
+	char expect[256] = "f:1:1: k";
+	(void)state;
+
+	assert_int_equal(nest(&c, SPEC_MAX_PATH_DEPTH + 8), -1);
+	assert_int_equal(deepest, SPEC_MAX_PATH_DEPTH + 8);
+	assert_int_equal(c.depth, 0);
+	for (int i = 1; i < SPEC_MAX_PATH_DEPTH; i++)
+		strcat(expect, ".k");
+	strcat(expect, ": deep");
+	assert_string_equal(err.msg, expect);
+	for (size_t i = 0; i < 5; i++) {
+		PATH_INDEX(&c, i);
+		assert_int_equal(c.depth, 1);
+		if (i == 1)
+			continue;
+		if (i == 3)
+			break;
+	}
+	assert_int_equal(c.depth, 0);
+	{
+		PATH_KEY(&c, "a");
+		{
+			PATH_KEY(&c, "b");
+			PATH_INDEX(&c, 2);
+			assert_int_equal(c.depth, 3);
+			goto out;
+		}
+	}
+out:
+	assert_int_equal(c.depth, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +446,8 @@ int main(void)
 		cmocka_unit_test(test_every_truncation),
 		cmocka_unit_test(test_no_process),
 		cmocka_unit_test(test_ambient_unraisable),
+		cmocka_unit_test(test_path_after_every_part),
+		cmocka_unit_test(test_path_guards),
 	};
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
 }
