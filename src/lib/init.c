@@ -22,7 +22,7 @@
 #include "fdpass.h"
 #include "hooks.h"
 #include "lsm.h"
-#include "sched.h"
+#include "scheduling.h"
 #include "procfs.h"
 #include "rootfs.h"
 #include "spawn.h"

@@ -138,7 +138,7 @@ int husk_spec_parse(const char *file, const char *text, size_t len, struct husk_
 		return husk_err_set(err, 0, "%s:%d:%d: %s%s", file, jerr.line, jerr.column, jerr.text,
 				    json_error_code(&jerr) == json_error_invalid_utf8 ? " (not valid UTF-8)" : "");
 	rc = parse_document(&c, spec->json, spec);
-	SPEC_WALK_DONE(&c);
+	rc = spec_walk_done(&c, rc);
 	if (rc < 0) {
 		husk_spec_free(spec);
 		return -1;

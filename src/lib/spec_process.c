@@ -287,7 +287,7 @@ int husk_process_parse(const char *file, const char *text, size_t len, json_t **
 		rc = spec_parse_process(&c, wrapper, p, true);
 		json_decref(wrapper);
 	}
-	SPEC_WALK_DONE(&c);
+	rc = spec_walk_done(&c, rc);
 	if (rc < 0) {
 		json_decref(obj);
 		husk_process_free(p);

@@ -332,7 +332,7 @@ int husk_resources_parse(const char *file, const char *text, size_t len, json_t 
 		rc = spec_fail(&c, "expected an object, got %s", spec_type_name(*json));
 	else
 		rc = parse_resources_obj(&c, *json, res);
-	SPEC_WALK_DONE(&c);
+	rc = spec_walk_done(&c, rc);
 	if (rc < 0) {
 		husk_resources_free(res);
 		json_decref(*json);

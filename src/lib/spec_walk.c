@@ -1,6 +1,7 @@
 /* The walk through a config.json: path-stamped errors and typed accessors (spec_walk.h). */
 #include "spec_walk.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -222,4 +223,13 @@ bool spec_has_dotdot(const char *path)
 		p += 2;
 	}
 	return false;
+}
+
+int spec_walk_done(struct spec_ctx *c, int rc)
+{
+	if (c->depth == 0)
+		return rc;
+	if (c->err)
+		husk_err_clear(c->err);
+	return husk_err_set(c->err, EPROTO, "%s: internal error: the field path was left %zu deep", c->file, c->depth);
 }

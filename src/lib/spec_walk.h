@@ -10,7 +10,6 @@
 #ifndef HUSK_SPEC_WALK_H
 #define HUSK_SPEC_WALK_H
 
-#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,9 +70,9 @@ static inline struct spec_path_mark spec_path_step_(struct spec_ctx *c, struct h
 #define PATH_KEY(c, key) SPEC_PATH_GUARD_(c, ((struct husk_json_step){(key), 0}))
 #define PATH_INDEX(c, index) SPEC_PATH_GUARD_(c, ((struct husk_json_step){NULL, (index)}))
 
-/* At the end of a parse every guard has restored its depth: anything else is a bug in the walk
- * (checked whenever NDEBUG is not defined, as in every husk build and the unit tests). */
-#define SPEC_WALK_DONE(c) assert((c)->depth == 0)
+/* At the end of a parse every guard has restored its depth: anything else is a bug in the
+ * walk, reported as an error (the library never aborts); rc otherwise. */
+int spec_walk_done(struct spec_ctx *c, int rc);
 
 /* "file:line:col: a.b[2].c: message"; always returns -1 */
 int spec_fail(struct spec_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

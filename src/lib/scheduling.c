@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "sched.h"
+#include "scheduling.h"
 
 #include <string.h>
 #include <sys/personality.h>

@@ -1,7 +1,7 @@
 /* How the kernel runs the process, from the config: its scheduling policy and nice value, its
  * I/O priority, and its personality (the ABI uname reports). */
-#ifndef HUSK_SCHED_H
-#define HUSK_SCHED_H
+#ifndef HUSK_SCHEDULING_H
+#define HUSK_SCHEDULING_H
 
 #include "error.h"
 #include "spec.h"
