@@ -334,6 +334,16 @@ int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err)
 	return 0;
 }
 
+int husk_cgroup_open_tasks(const char *dir, struct husk_err *err)
+{
+	_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", dir);
+	int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return husk_err_sys(err, "open %s", tasks);
+	return fd;
+}
+
 int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err)
 {
 	for (size_t i = 0; i < cg->n; i++) {
@@ -345,10 +355,9 @@ int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err)
 			if (cg->v2_dirfd < 0)
 				return husk_err_sys(err, "open cgroup %s", h->dir);
 		} else {
-			_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", h->dir);
-			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
+			int fd = husk_cgroup_open_tasks(h->dir, err);
 			if (fd < 0)
-				return husk_err_sys(err, "open %s", tasks);
+				return -1;
 			cg->attach_fds[cg->n_attach_fds++] = fd;
 		}
 	}

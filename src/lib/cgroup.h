@@ -47,6 +47,9 @@ int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err);
  * Pure; the result is malloc'ed. */
 char *husk_cgroup_systemd_path(const char *spec, const char *id, struct husk_err *err);
 
+/* A v1 "tasks" file, opened for a task that joins by writing "0" into it: a single-threaded
+ * task moves itself without the RCU grace period a write of a pid into cgroup.procs waits for. */
+int husk_cgroup_open_tasks(const char *dir, struct husk_err *err);
 /* Make the directories (recording each in cg->created as it goes, so a failure half way can
  * be undone) and open what the init needs to join them. */
 int husk_cgroup_create(struct husk_cgroup *cg, struct husk_err *err);

@@ -459,19 +459,6 @@ out:
 	return rc;
 }
 
-static int open_state(const char *root, const char *id, int *lock_fd, struct husk_state *st, struct husk_err *err)
-{
-	if (husk_state_open(root, id, lock_fd, err) < 0)
-		return -1;
-	if (husk_state_read(*lock_fd, st, err) < 0) {
-		husk_err_wrap(err, "container \"%s\"", id);
-		close(*lock_fd);
-		*lock_fd = -1;
-		return -1;
-	}
-	return 0;
-}
-
 int husk_container_start_created(struct husk_container *c, struct husk_err *err)
 {
 	struct husk_state st;
@@ -496,7 +483,7 @@ int husk_container_start(const char *root, const char *id, struct husk_err *err)
 	enum husk_status status;
 	int rc = -1;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	status = husk_state_status(&st);
 	if (status != HUSK_CREATED) {
@@ -536,7 +523,7 @@ int husk_container_kill(const char *root, const char *id, int sig, bool all, str
 	enum husk_status status;
 	int rc = -1;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	status = husk_state_status(&st);
 	if (all && st.n_cgroup_dirs > 0) {
@@ -560,7 +547,7 @@ int husk_container_delete(const char *root, const char *id, bool force, struct h
 	enum husk_status status;
 	int rc = -1;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	status = husk_state_status(&st);
 	if (status == HUSK_RUNNING && !force) {
@@ -603,7 +590,7 @@ int husk_container_state(const char *root, const char *id, json_t **out, struct 
 	_cleanup_close_ int lock_fd = -1;
 	struct husk_state st;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	*out = husk_state_to_json(&st, husk_state_status(&st));
 	husk_state_free(&st);
@@ -615,7 +602,7 @@ static int open_live(const char *root, const char *id, int *lock_fd, struct husk
 {
 	enum husk_status status;
 
-	if (open_state(root, id, lock_fd, st, err) < 0)
+	if (husk_state_load(root, id, lock_fd, st, err) < 0)
 		return -1;
 	status = husk_state_status(st);
 	if (status == HUSK_STOPPED || status == HUSK_CREATING) {
@@ -672,7 +659,7 @@ int husk_container_pids(const char *root, const char *id, pid_t **pids, size_t *
 	struct husk_state st;
 	int rc;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	if (st.n_cgroup_dirs == 0) {
 		husk_state_free(&st);
@@ -689,7 +676,7 @@ int husk_container_stats(const char *root, const char *id, json_t **stats, long 
 	_cleanup_close_ int lock_fd = -1;
 	struct husk_state st;
 
-	if (open_state(root, id, &lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	*status = husk_state_status(&st);
 	*stats = husk_cgroup_stats(st.cgroup_dirs, st.n_cgroup_dirs);

@@ -30,7 +30,7 @@ int husk_container_load_spec(const char *root, const char *id, struct husk_spec 
 	struct husk_state st;
 	int rc;
 
-	if (husk_state_open(root, id, &lock_fd, err) < 0 || husk_state_read(lock_fd, &st, err) < 0)
+	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	rc = husk_spec_load(st.bundle, spec, err);
 	husk_state_free(&st);
@@ -156,7 +156,7 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 	pid_t pid = -1;
 	bool v2;
 
-	if (husk_state_open(o->root, o->id, &lock_fd, err) < 0 || husk_state_read(lock_fd, &st, err) < 0)
+	if (husk_state_load(o->root, o->id, &lock_fd, &st, err) < 0)
 		return -1;
 	status = husk_state_status(&st);
 	if (status != HUSK_RUNNING) {
@@ -192,12 +192,9 @@ int husk_container_exec(const struct husk_exec_opts *o, pid_t *pid_out, struct h
 		}
 	} else {
 		for (size_t i = 0; i < st.n_cgroup_dirs && n_tasks < HUSK_CGROUP_MAX_HIER; i++) {
-			_cleanup_free_ char *tasks = husk_xasprintf("%s/tasks", st.cgroup_dirs[i]);
-			int fd = open(tasks, O_WRONLY | O_CLOEXEC);
-			if (fd < 0) {
-				husk_err_sys(err, "open %s", tasks);
+			int fd = husk_cgroup_open_tasks(st.cgroup_dirs[i], err);
+			if (fd < 0)
 				goto out;
-			}
 			tasks_fds[n_tasks++] = fd;
 		}
 	}

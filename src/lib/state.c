@@ -131,6 +131,19 @@ static char **strings_from_json(json_t *arr, size_t *n)
 	return v;
 }
 
+int husk_state_load(const char *root, const char *id, int *dirfd, struct husk_state *state, struct husk_err *err)
+{
+	if (husk_state_open(root, id, dirfd, err) < 0)
+		return -1;
+	if (husk_state_read(*dirfd, state, err) < 0) {
+		husk_err_wrap(err, "container \"%s\"", id);
+		close(*dirfd);
+		*dirfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
 int husk_state_write(int dirfd, const struct husk_state *s, struct husk_err *err)
 {
 	json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "ociVersion", HUSK_OCI_VERSION,

@@ -39,6 +39,9 @@ int husk_state_create(const char *root, const char *id, int *dirfd, struct husk_
 int husk_state_open(const char *root, const char *id, int *dirfd, struct husk_err *err);
 int husk_state_write(int dirfd, const struct husk_state *state, struct husk_err *err);
 int husk_state_read(int dirfd, struct husk_state *state, struct husk_err *err);
+/* husk_state_open + husk_state_read: the container's state, locked (*dirfd holds the lock; on
+ * failure it is closed and -1). */
+int husk_state_load(const char *root, const char *id, int *dirfd, struct husk_state *state, struct husk_err *err);
 /* Remove ROOT/ID and what is in it. */
 int husk_state_remove(const char *root, const char *id, struct husk_err *err);
 void husk_state_free(struct husk_state *state);
