@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/start.sh [RUNS]: start-up latency of `RUNTIME run` with /bin/true, husk vs crun vs runc,
 # in the same bundle, alternating, RUNS times each; prints each one's median and the ratios.
+# HUSK_BASELINE=/path/to/an/older/husk adds it to the same run (a regression check).
 # Runs in a private mount namespace with the empty cgroup2 mount hidden: crun refuses hybrid
 # cgroup hosts otherwise (see ../shared/peers/ns.sh); husk and runc run in the same place.
 set -euo pipefail
@@ -30,6 +31,10 @@ cmd[husk]="$husk oci --root $work/state-husk"
 cmd[crun]="crun --root $work/state-crun"
 cmd[runc]="runc --root $work/state-runc"
 order=(husk crun runc)
+if [ -n "${HUSK_BASELINE:-}" ]; then
+	cmd[baseline]="$HUSK_BASELINE oci --root $work/state-baseline"
+	order+=(baseline)
+fi
 
 cd "$work/bundle"
 for r in "${order[@]}"; do   # warm-up, and a check that each one works here
@@ -52,3 +57,6 @@ for r in "${order[@]}"; do
 	printf '%-9s %8.2f\n' "$r" "$(echo "$m / 1000" | bc -l)"
 done
 printf 'husk/crun ratio: %.2f\nhusk/runc ratio: %.2f\n' "$(echo "$med_husk / $med_crun" | bc -l)" "$(echo "$med_husk / $med_runc" | bc -l)"
+if [ -n "${HUSK_BASELINE:-}" ]; then
+	printf 'husk/baseline ratio: %.2f\n' "$(echo "$med_husk / $med_baseline" | bc -l)"
+fi
