@@ -230,12 +230,20 @@ static void record_created(struct husk_cgroup *cg, const char *dir)
 
 /* v1 cpuset starts a new cgroup with no cpus and no memory nodes: a task cannot join it
  * until they are copied from the parent. */
+static int cpuset_fill_if_empty(const char *dir, struct husk_err *err);
+
 static int cpuset_inherit(const char *dir, struct husk_err *err)
 {
 	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	_cleanup_free_ char *parent = husk_xstrdup(dir);
 
 	*strrchr(parent, '/') = '\0';
+	/* the parent may have been removed and made anew (by another husk, whose fill has not come
+	 * yet) after this walk passed it: fill it first, or the copy would be empty and no task
+	 * could join (ENOSPC). The walk's start (husk's own cgroup, or the root) is never empty,
+	 * which ends the climb. */
+	if (cpuset_fill_if_empty(parent, err) < 0)
+		return -1;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		_cleanup_free_ char *value = NULL, *ppath = husk_xasprintf("%s/%s", parent, files[i]);
 		_cleanup_free_ char *cpath = husk_xasprintf("%s/%s", dir, files[i]);

@@ -111,8 +111,10 @@ load helpers
 	dir=$(container_cgroup_dirs c1 | head -1)
 	wait_for '[ "$(wc -l < "$dir/cgroup.procs")" -eq 3 ]'
 	husk kill --all c1 KILL
-	for i in $(seq 50); do [ -s "$dir/cgroup.procs" ] || break; sleep 0.05; done
-	[ ! -s "$dir/cgroup.procs" ]
+	wait_for '[ ! -s "$dir/cgroup.procs" ]'
+	# a task leaves its cgroup early in its exit, before it is a zombie: only then is the
+	# container stopped, and deletable without --force
+	wait_stopped c1
 	husk delete c1
 }
 
