@@ -264,6 +264,11 @@ static int setup(struct husk_init_ctx *ctx, char **program, int *notify_fd, int 
 		return husk_err_sys(err, "unshare the cgroup namespace");
 	if (!ctx->joined && husk_ns_join(ctx->joins, ~0ul, err) < 0)
 		return -1;
+	/* in a user namespace joined by path our ids are still the host's, which it need not map:
+	 * what we made would be refused (EOVERFLOW) or owned by the overflow id. Root there, as in
+	 * a new one (setns gave us every capability in it, CAP_SETUID among them) */
+	if ((spec->ns_join & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return husk_err_sys(err, "become root in the joined user namespace (is 0 mapped?)");
 	if (spec->hostname && spec->hostname[0] && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return husk_err_sys(err, "set hostname \"%s\"", spec->hostname);
 	if (spec->domainname && spec->domainname[0] && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)

@@ -143,6 +143,30 @@ load helpers
 	[ "${lines[0]}" = 0 ]
 }
 
+@test "a user namespace joined by path: the init is root in it, and the container runs" {
+	u=${TEST_DIR##*.}
+	chown -R 100000:100000 "$BUNDLE/rootfs"
+	chmod 755 "$TEST_DIR"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .process.terminal = false'
+	set_cmd 'sleep 60'
+	husk run --detach holder-$u
+	hpid=$(husk state holder-$u | jq -r .pid)
+	# a second container in the holder's user namespace (its own mount, pid, ... namespaces)
+	update_config --arg p /proc/$hpid/ns/user '.linux.namespaces |= map(if .type == "user" then .path = $p else . end)
+		| del(.linux.uidMappings, .linux.gidMappings)'
+	set_cmd 'id -u; readlink /proc/self/ns/user; touch /root/joined; echo ok'
+	run_husk run j-$u
+	[ "$status" -eq 0 ] || fail "$stderr"
+	[ "${lines[0]}" = 0 ] || fail "$output"
+	[ "${lines[1]}" = "$(readlink /proc/$hpid/ns/user)" ] || fail "$output"
+	[ "${lines[2]}" = ok ] || fail "$output"
+	[ "$(stat -c %u "$BUNDLE/rootfs/root/joined")" = 100000 ]
+	husk delete --force holder-$u
+}
+
 @test "no namespaces at all: chrooted in the host's mount namespace, the host's mount table untouched" {
 	u=${TEST_DIR##*.}
 	echo inside > "$BUNDLE/rootfs/marker"
