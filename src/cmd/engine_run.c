@@ -104,6 +104,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		husk_cmd_debug(g, "container %.12s: %s on network %s", r.id, addr, r.net.name);
 	}
 	status = husk_cmd_wait(r.c.pid, r.c.terminal_fd, &set, &err);
+	husk_err_clear(&err);
 	if (husk_engine_run_finish(&e, &r, remove, &err) < 0)
 		husk_cmd_fail(g, &err);
 	husk_engine_run_free(&r);

@@ -102,14 +102,16 @@ static void new_container_id(char id[65])
 	id[64] = '\0';
 }
 
-static void remove_snapshot(const struct husk_engine *e, const char *id, struct husk_err *err)
+static int remove_snapshot(const struct husk_engine *e, const char *id, struct husk_err *err)
 {
 	struct husk_store s;
+	int rc;
 
-	if (husk_store_open(&s, e->storage, false, err) == 0) {
-		husk_snapshot_remove(&s, id, err);
-		husk_store_close(&s);
-	}
+	if (husk_store_open(&s, e->storage, false, err) < 0)
+		return -1;
+	rc = husk_snapshot_remove(&s, id, err);
+	husk_store_close(&s);
+	return rc;
 }
 
 /* The image, a snapshot of it and the config: everything up to the container itself. The
@@ -195,15 +197,23 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 /* Exactly what was made, in reverse: the network's leases, the runtime state, the snapshot. */
 static int undo(const struct husk_engine *e, struct husk_engine_run *r, bool remove_snapshot_too, struct husk_err *err)
 {
-	if (r->attached && husk_network_detach(e->storage, &r->net, r->id, err) == 0)
+	int rc = 0;
+
+	/* each step's own result: err may hold an earlier message (the first one is kept) */
+	if (r->attached && husk_network_detach(e->storage, &r->net, r->id, err) < 0)
+		rc = -1;
+	else
 		r->attached = false;
-	if (r->created && husk_container_delete(e->root, r->id, true, err) >= 0)
+	if (r->created && husk_container_delete(e->root, r->id, true, err) < 0)
+		rc = -1;
+	else
 		r->created = false;
 	if (remove_snapshot_too && r->snapshot_made) {
-		remove_snapshot(e, r->id, err);
+		if (remove_snapshot(e, r->id, err) < 0)
+			rc = -1;
 		r->snapshot_made = false;
 	}
-	return err && err->msg[0] ? -1 : 0;
+	return rc;
 }
 
 int husk_engine_run_prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
