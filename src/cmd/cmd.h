@@ -20,6 +20,7 @@ struct husk_globals {
 	bool systemd_cgroup;
 	const char *command;        /* for messages: "create", "start", ... */
 	const char *storage;        /* the image store (husk --storage, HUSK_STORAGE) */
+	char *run;                  /* the engine's runtime directory: <root>-engine */
 };
 
 typedef int (*husk_cmd_fn)(struct husk_globals *g, int argc, char **argv);
@@ -81,6 +82,10 @@ int husk_cmd_pause(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_resume(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_ps(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_events(struct husk_globals *g, int argc, char **argv);
+
+struct husk_engine;
+/* The engine's directories from the globals, warnings through husk_cmd_warn_cb. */
+void husk_cmd_engine_init(struct husk_globals *g, struct husk_engine *e);
 
 int husk_cmd_images(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_image(struct husk_globals *g, int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "../lib/engine/engine.h"
 #include "../lib/image/store.h"
 #include "../lib/util.h"
 
@@ -34,6 +35,12 @@ static int engine_usage(FILE *out)
 		"/run/husk (--root). husk-oci (a link to this binary) is the same as `husk oci`.\n",
 		HUSK_STORE_DEFAULT);
 	return out == stderr ? 1 : 0;
+}
+
+void husk_cmd_engine_init(struct husk_globals *g, struct husk_engine *e)
+{
+	*e = (struct husk_engine){.root = g->root, .storage = g->storage, .run = g->run, .warn = husk_cmd_warn_cb,
+				  .warn_arg = g};
 }
 
 /* `husk --root R oci VERB`: the global options the usage puts before every command reach the
@@ -103,6 +110,11 @@ int husk_engine_main(int argc, char **argv)
 		g.command = "husk";
 		return husk_cmd_usage(&g, "--storage %s: give an absolute path", g.storage);
 	}
+	/* the monitors' sockets and locks: beside the runtime's state, gone at reboot as it is */
+	size_t rootlen = strlen(g.root);
+	while (rootlen > 1 && g.root[rootlen - 1] == '/')
+		rootlen--;
+	g.run = husk_xasprintf("%.*s-engine", (int)rootlen, g.root);
 	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++) {
 		if (strcmp(argv[optind], engine_cmds[i].name) == 0) {
 			g.command = engine_cmds[i].name;

@@ -19,6 +19,7 @@ enum husk_net_mode { HUSK_NET_BRIDGE, HUSK_NET_NONE, HUSK_NET_HOST };
 struct husk_engine {
 	const char *root;            /* runtime state (husk --root) */
 	const char *storage;         /* the image store (husk --storage, HUSK_STORAGE) */
+	const char *run;             /* the engine's runtime directory: <root>-engine (record.h) */
 	husk_warn_fn warn;           /* what the runtime lets pass with a warning */
 	void *warn_arg;
 };
@@ -60,5 +61,10 @@ void husk_engine_run_free(struct husk_engine_run *r);
 
 /* husk rm ID: a stopped (or never started) container's runtime state and snapshot. */
 int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err);
+
+/* The container's root filesystem as a directory fd: its init's root (/proc/PID/root) while it
+ * runs, else its snapshot mounted (detached: gone when the fd is closed). Paths in it are to be
+ * resolved with RESOLVE_IN_ROOT (inroot.h): never through the container's symlinks. */
+int husk_engine_open_root(const struct husk_engine *e, const char *id, struct husk_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
@@ -293,4 +294,30 @@ int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_
 	}
 	husk_store_close(&s);
 	return rc;
+}
+
+int husk_engine_open_root(const struct husk_engine *e, const char *id, struct husk_err *err)
+{
+	json_t *state = NULL;
+	struct husk_store s;
+	int fd;
+
+	if (husk_container_state(e->root, id, &state, NULL) == 0) {
+		const char *st = json_string_value(json_object_get(state, "status"));
+		json_int_t pid = json_integer_value(json_object_get(state, "pid"));
+		json_decref(state);
+		if (pid > 0 && strcmp(st, "stopped") != 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%lld/root", (long long)pid);
+			fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				return husk_err_sys(err, "open %s (the root of container %.12s)", path, id);
+			return fd;
+		}
+	}
+	if (husk_store_open(&s, e->storage, false, err) < 0)
+		return -1;
+	fd = husk_snapshot_mount(&s, id, err);
+	husk_store_close(&s);
+	return fd;
 }
