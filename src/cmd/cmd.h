@@ -92,6 +92,22 @@ int husk_cmd_image(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_pull(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_ps(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_inspect(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_stop(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_start(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_restart(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_kill(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_pause(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_unpause(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_wait(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_rename(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_attach(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_container(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_monitor_exited(struct husk_globals *g, int argc, char **argv);
+/* husk COMMAND ARGS (argv[0] the command) after the global options. */
+int husk_engine_dispatch(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -11,12 +11,25 @@
 #include "../lib/util.h"
 
 static const struct husk_cmd engine_cmds[] = {
+	{"attach", husk_cmd_engine_attach, "attach to a running container's input and output"},
+	{"container", husk_cmd_engine_container, "container prune (and docker's container VERB spellings)"},
 	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
 	{"images", husk_cmd_images, "list images"},
+	{"inspect", husk_cmd_engine_inspect, "a container's record, as docker inspect shows it"},
+	{"kill", husk_cmd_engine_kill, "send a signal to a container"},
 	{"network", husk_cmd_network, "manage bridge networks: create, ls, inspect, rm, prune"},
+	{"pause", husk_cmd_engine_pause, "freeze a container's processes"},
+	{"ps", husk_cmd_engine_ps, "list containers"},
 	{"pull", husk_cmd_pull, "fetch an image from a registry"},
-	{"rm", husk_cmd_engine_rm, "remove a stopped container and its filesystem"},
+	{"rename", husk_cmd_engine_rename, "rename a container"},
+	{"restart", husk_cmd_engine_restart, "stop and start a container"},
+	{"rm", husk_cmd_engine_rm, "remove containers, their filesystem and logs"},
 	{"run", husk_cmd_engine_run, "run a command in a new container from an image"},
+	{"start", husk_cmd_engine_start, "start stopped containers"},
+	{"stop", husk_cmd_engine_stop, "stop running containers"},
+	{"system", husk_cmd_engine_system, "system boot: bring containers back after a reboot"},
+	{"unpause", husk_cmd_engine_unpause, "thaw a paused container"},
+	{"wait", husk_cmd_engine_wait, "wait for containers to stop, print their exit codes"},
 };
 
 static int engine_usage(FILE *out)
@@ -115,12 +128,21 @@ int husk_engine_main(int argc, char **argv)
 	while (rootlen > 1 && g.root[rootlen - 1] == '/')
 		rootlen--;
 	g.run = husk_xasprintf("%.*s-engine", (int)rootlen, g.root);
+	return husk_engine_dispatch(&g, argc - optind, argv + optind);
+}
+
+int husk_engine_dispatch(struct husk_globals *g, int argc, char **argv)
+{
+	if (strcmp(argv[0], "monitor-exited") == 0) {
+		g->command = "monitor";
+		return husk_cmd_engine_monitor_exited(g, argc, argv);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++) {
-		if (strcmp(argv[optind], engine_cmds[i].name) == 0) {
-			g.command = engine_cmds[i].name;
-			return engine_cmds[i].fn(&g, argc - optind, argv + optind);
+		if (strcmp(argv[0], engine_cmds[i].name) == 0) {
+			g->command = engine_cmds[i].name;
+			return engine_cmds[i].fn(g, argc, argv);
 		}
 	}
-	fprintf(stderr, "husk: unknown command \"%s\"\n", argv[optind]);
-	return engine_usage(stderr);
+	fprintf(stderr, "husk: unknown command \"%s\" (husk --help lists them)\n", argv[0]);
+	return 125;
 }

@@ -5,16 +5,115 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "../lib/container.h"
+#include "../lib/engine/attach.h"
 #include "../lib/engine/engine.h"
+#include "../lib/engine/monitor.h"
+#include "../lib/engine/record.h"
 #include "../lib/util.h"
 
 static const char run_usage[] =
-	"usage: husk run [--rm] [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] [-h HOSTNAME] [--entrypoint CMD]\n"
-	"                [--network bridge|none|host|NAME] [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]]... IMAGE [CMD [ARG...]]";
+	"usage: husk run [OPTIONS] IMAGE [CMD [ARG...]]\n"
+	"\n"
+	"Run a command in a new container from IMAGE. The container's monitor (one small process per\n"
+	"container) holds its output and logs; husk itself may exit or be killed at any time.\n"
+	"\n"
+	"  -d, --detach               start it and print its id (husk logs, attach, stop, rm ...)\n"
+	"      --name NAME            a unique name (default: one is made up)\n"
+	"      --rm                   remove the container when it exits\n"
+	"  -i, --interactive          keep stdin open\n"
+	"  -t, --tty                  a terminal for the container\n"
+	"      --detach-keys KEYS     keys that detach from -it (default ctrl-p,ctrl-q)\n"
+	"  -e, --env K=V|K            environment (K alone: the caller's value)\n"
+	"  -w, --workdir DIR          working directory\n"
+	"  -u, --user USER[:GROUP]    user to run as\n"
+	"  -h, --hostname NAME        the container's host name\n"
+	"      --entrypoint CMD       replace the image's entrypoint (\"\" for none)\n"
+	"      --network MODE         bridge (default), none, host or a network's name\n"
+	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|/udp]   publish a port (bridge networks)\n"
+	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
+	"      --log-driver DRIVER    k8s-file (default) or none\n"
+	"      --log-opt max-size=SIZE|max-file=N   log rotation\n"
+	"      --help                 this text";
+
+/* a size as docker writes it: 10m, 512k, 1g, plain bytes */
+static long long parse_size(const char *text)
+{
+	char *end;
+	double v = strtod(text, &end);
+	long long mult = 1;
+
+	if (end == text || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'b': case 'B': mult = 1; end++; break;
+	case 'k': case 'K': mult = 1024; end++; break;
+	case 'm': case 'M': mult = 1024 * 1024; end++; break;
+	case 'g': case 'G': mult = 1024LL * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end == 'b' || *end == 'B')
+		end++;
+	return *end ? -1 : (long long)(v * (double)mult);
+}
+
+static int parse_log_opt(struct husk_globals *g, struct husk_engine_run *r, const char *opt)
+{
+	if (strncmp(opt, "max-size=", 9) == 0) {
+		r->log_max_size = parse_size(opt + 9);
+		if (r->log_max_size <= 0)
+			return husk_cmd_usage(g, "--log-opt %s: a size such as 10m, 512k or 1g", opt);
+	} else if (strncmp(opt, "max-file=", 9) == 0) {
+		char *end;
+		long n = strtol(opt + 9, &end, 10);
+		if (*end || end == opt + 9 || n < 1 || n > 100)
+			return husk_cmd_usage(g, "--log-opt %s: a count of files, 1 to 100", opt);
+		r->log_max_file = (int)n;
+	} else {
+		return husk_cmd_usage(g, "--log-opt %s: husk knows max-size=SIZE and max-file=N", opt);
+	}
+	return 0;
+}
+
+static int check_restart(struct husk_globals *g, const char *policy)
+{
+	static const char *const names[] = {"no", "always", "unless-stopped", "on-failure"};
+	const char *colon = strchr(policy, ':');
+	size_t len = colon ? (size_t)(colon - policy) : strlen(policy);
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (strlen(names[i]) != len || strncmp(names[i], policy, len) != 0)
+			continue;
+		if (!colon)
+			return 0;
+		char *end;
+		long n = strtol(colon + 1, &end, 10);
+		if (i == 3 && !*end && end != colon + 1 && n >= 0)
+			return 0;
+		return husk_cmd_usage(g, "--restart %s: only on-failure takes a count (on-failure:N, N >= 0)", policy);
+	}
+	return husk_cmd_usage(g, "--restart %s: one of no, on-failure[:N], always, unless-stopped", policy);
+}
+
+struct forward {
+	struct husk_globals *g;
+	const char *id;
+};
+
+/* docker's sig-proxy: signals to the attached husk go to the container */
+static void forward_signal(int sig, void *arg)
+{
+	struct forward *f = arg;
+	struct husk_err err = {0};
+
+	husk_container_kill(f->g->root, f->id, sig, false, &err);
+}
 
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 {
@@ -23,22 +122,30 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"env", required_argument, NULL, 'e'}, {"workdir", required_argument, NULL, 'w'},
 		{"user", required_argument, NULL, 'u'}, {"hostname", required_argument, NULL, 'h'},
 		{"entrypoint", required_argument, NULL, 'E'}, {"network", required_argument, NULL, 'N'},
-		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'}, {0},
+		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'},
+		{"detach", no_argument, NULL, 'd'}, {"name", required_argument, NULL, 'n'},
+		{"restart", required_argument, NULL, 'r'}, {"log-driver", required_argument, NULL, 'L'},
+		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'H'}, {0},
 	};
-	const struct husk_engine e = {.root = g->root, .storage = g->storage, .warn = husk_cmd_warn_cb, .warn_arg = g};
+	struct husk_engine e;
 	struct husk_engine_run r = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
-	bool remove = false, interactive = false;
+	_cleanup_free_ char **port_specs = husk_xcalloc((size_t)argc, sizeof(char *));
+	struct husk_attach_opts ao = {.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
+	const char *detach_keys = "ctrl-p,ctrl-q";
+	bool detach = false;
 	struct husk_err err = {0};
-	int opt, status;
-	sigset_t set, old;
+	int opt, status, conn;
+	pid_t pid;
 
+	husk_cmd_engine_init(g, &e);
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:d", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'R': remove = true; break;
-		case 'i': interactive = true; break;
+		case 'R': r.autoremove = true; break;
+		case 'i': r.interactive = true; break;
 		case 't': r.ro.tty = true; break;
 		case 'e': env[r.ro.n_env++] = optarg; break;
 		case 'w': r.ro.workdir = optarg; break;
@@ -46,27 +153,56 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		case 'h': r.ro.hostname = optarg; break;
 		case 'E': r.ro.entrypoint = optarg; break;
 		case 'N': r.network = optarg; break;
-		case 'p':
-			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
-				return husk_cmd_fail(g, &err);
+		case 'd': detach = true; break;
+		case 'n':
+			if (husk_name_check(optarg, &err) < 0)
+				return husk_cmd_usage(g, "--name: %s", err.msg), 125;
+			r.name = optarg;
 			break;
-		default: return husk_cmd_usage(g, "%s", run_usage);
+		case 'r':
+			if (check_restart(g, optarg) != 0)
+				return 125;
+			r.restart = strcmp(optarg, "no") == 0 ? NULL : optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "k8s-file") != 0)
+				return husk_cmd_usage(g, "--log-driver %s: husk writes k8s-file logs, or none", optarg);
+			r.log_driver = optarg;
+			break;
+		case 'O':
+			if (parse_log_opt(g, &r, optarg) != 0)
+				return 125;
+			break;
+		case 'K': detach_keys = optarg; break;
+		case 'p':
+			port_specs[r.n_ports] = optarg;
+			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
+				return husk_cmd_fail(g, &err), 125;
+			break;
+		case 'H': puts(run_usage); return 0;
+		default: return husk_cmd_usage(g, "%s", run_usage), 125;
 		}
 	}
 	if (optind >= argc)
-		return husk_cmd_usage(g, "%s", run_usage);
+		return husk_cmd_usage(g, "%s", run_usage), 125;
+	if (r.autoremove && r.restart)
+		return husk_cmd_usage(g, "--rm and --restart %s cannot go together: a container that restarts is kept",
+				      r.restart), 125;
 	r.ro.env = env;
 	r.ro.image = argv[optind];
 	r.ro.cmd = argv + optind + 1;
 	r.ro.n_cmd = (size_t)(argc - optind - 1);
 	r.ports = ports;
-	if (r.ro.tty && !isatty(STDIN_FILENO))
-		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one)");
+	r.port_specs = port_specs;
+	if (r.ro.tty && !detach && !isatty(STDIN_FILENO))
+		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one); with -d it needs none"), 125;
+	if (husk_detach_keys_parse(detach_keys, ao.detach_keys, &ao.n_detach_keys, &err) < 0)
+		return husk_cmd_usage(g, "%s", err.msg), 125;
 
 	/* everything the network needs is checked before anything is made */
 	if (husk_engine_run_check(&e, &r, &err) < 0) {
 		husk_engine_run_free(&r);
-		return husk_cmd_fail(g, &err);
+		return husk_cmd_fail(g, &err), 125;
 	}
 	if (r.note) {
 		husk_err_set(&err, 0, "%s", r.note);
@@ -75,58 +211,46 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	}
 	if (husk_engine_run_prepare(&e, &r, &err) < 0) {
 		husk_engine_run_free(&r);
-		return husk_cmd_fail(g, &err);
+		return husk_cmd_fail(g, &err), 125;
 	}
-	/* without -i the container reads nothing, as with docker */
-	if (!interactive && !r.ro.tty) {
-		int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			close(devnull);
-		}
-	}
-	husk_cmd_block_forwarded(&set, &old);
-	int started = husk_engine_run_start(&e, &r, &err);
-	switch (started) {
-	case 0: break;
-	case 1: husk_cmd_warn(g, &err); husk_err_clear(&err); break;
-	default:
+	conn = husk_monitor_spawn_run(&e, &r, &err);
+	husk_engine_run_free(&r);
+	if (conn < 0)
+		return husk_cmd_fail(g, &err), 125;
+	if (husk_monitor_started(conn, &pid, &err) < 0) {
+		close(conn);
 		husk_cmd_fail(g, &err);
-		husk_engine_run_free(&r);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		/* docker's status for "the container never ran" */
+		return husk_start_failure_code(&err);
+	}
+	husk_cmd_debug(g, "container %s: init %d", r.id, (int)pid);
+	if (detach) {
+		close(conn);
+		printf("%s\n", r.id);
+		return 0;
+	}
+	/* attached: the same client as husk attach */
+	struct forward fw = {g, r.id};
+	sigset_t forwarded;
+	sigemptyset(&forwarded);
+	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
+		if (!r.ro.tty || husk_cmd_forwarded[i] != SIGINT)
+			sigaddset(&forwarded, husk_cmd_forwarded[i]);
+	ao.stdin = r.interactive;
+	ao.tty = r.ro.tty;
+	ao.forward = &forwarded;
+	ao.forward_fn = forward_signal;
+	ao.forward_arg = &fw;
+	if (!(r.ro.tty && r.interactive))
+		ao.n_detach_keys = 0;
+	status = husk_attach_relay(conn, &ao, &err);
+	close(conn);
+	if (status == HUSK_ATTACH_DETACHED)
+		return 0;
+	if (status == HUSK_ATTACH_LOST) {
+		husk_err_set(&err, 0, "lost the monitor of container %.12s before it reported an exit (husk ps -a)", r.id);
+		husk_cmd_fail(g, &err);
 		return 125;
 	}
-	husk_cmd_debug(g, "container %s", r.id);
-	if (r.mode == HUSK_NET_BRIDGE) {
-		char addr[16];
-		husk_ipv4_format(r.addr, addr);
-		husk_cmd_debug(g, "container %.12s: %s on network %s", r.id, addr, r.net.name);
-	}
-	status = husk_cmd_wait(r.c.pid, r.c.terminal_fd, &set, &err);
-	husk_err_clear(&err);
-	if (husk_engine_run_finish(&e, &r, remove, &err) < 0)
-		husk_cmd_fail(g, &err);
-	husk_engine_run_free(&r);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }
 
-int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv)
-{
-	const struct husk_engine e = {.root = g->root, .storage = g->storage};
-	struct husk_err err = {0};
-	int ret = 0;
-
-	if (argc < 2)
-		return husk_cmd_usage(g, "usage: husk rm CONTAINER...");
-	for (int i = 1; i < argc; i++) {
-		if (husk_engine_remove(&e, argv[i], &err) < 0) {
-			ret = husk_cmd_fail(g, &err);
-			husk_err_clear(&err);
-		} else {
-			printf("%s\n", argv[i]);
-		}
-	}
-	return ret;
-}

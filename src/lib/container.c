@@ -403,7 +403,7 @@ int husk_container_create(const struct husk_create_opts *o, struct husk_containe
 		.spec = &spec, .bundle = bundle, .rootfs = st.rootfs, .cgroup = &cg, .joins = &joins, .sync_fd = sv[1], .lock_fd = lock_fd,
 		.start_fd = fifo_fd, .console_fd = console_fd, .preserve_fds = o->preserve_fds,
 		.seccomp = &bpf, .listener_fd = listener_fd, .root_mount_fd = o->has_root_mount ? o->root_mount_fd : -1,
-		.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring,
+		.no_pivot = o->no_pivot, .no_new_keyring = o->no_new_keyring, .die_with_parent = o->die_with_parent,
 	};
 	pid = spawn_init(&ictx, sv[0], err);
 	close(sv[1]);

@@ -26,6 +26,8 @@ struct husk_create_opts {
 				      * init moves onto root.path in its own mount namespace, so it is
 				      * never in the host's mount table: an image snapshot */
 	int root_mount_fd;
+	bool die_with_parent;        /* the container's init gets SIGKILL when its parent (the
+				      * engine's monitor) dies: PR_SET_PDEATHSIG, set last before exec */
 	husk_warn_fn warn;           /* what create lets pass with a warning (labels for an absent
 				      * LSM), or NULL */
 	void *warn_arg;

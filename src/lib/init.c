@@ -414,6 +414,13 @@ void husk_init_run(struct husk_init_ctx *ctx)
 			_exit(127);
 		}
 	}
+	/* after every credential change (which clears it): the monitor's death ends the container
+	 * (a set-user-ID program exec'd later clears it too; husk ps catches that case) */
+	if (ctx->die_with_parent && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		husk_err_sys(&err, "prctl(PR_SET_PDEATHSIG)");
+		dprintf(STDERR_FILENO, "husk: %s\n", husk_err_format(&err, errbuf, sizeof(errbuf)));
+		_exit(1);
+	}
 	husk_process_exec(&ctx->spec->process, program, dmz_fd, ctx->preserve_fds);
 }
 

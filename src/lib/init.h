@@ -28,6 +28,7 @@ struct husk_init_ctx {
 	int preserve_fds;
 	int root_mount_fd;      /* or -1: see husk_create_opts */
 	bool no_pivot, no_new_keyring;
+	bool die_with_parent;   /* see husk_create_opts */
 };
 
 /* Never returns: exec's the container process or reports the failure on sync_fd and exits. */

@@ -30,6 +30,14 @@ struct husk_engine_run {
 	const char *network;         /* "bridge" (or NULL), "none", "host" or a network's name */
 	const struct husk_port *ports;
 	size_t n_ports;
+	char *const *port_specs;     /* the -p texts, as given (the record keeps them) */
+	const char *name;            /* --name, or NULL: one is made up */
+	bool interactive;            /* -i: stdin stays open (docker's OpenStdin) */
+	bool autoremove;             /* --rm */
+	const char *restart;         /* --restart: no (NULL), on-failure[:N], always, unless-stopped */
+	const char *log_driver;      /* "k8s-file" (NULL) or "none" */
+	long long log_max_size;      /* --log-opt max-size, bytes; 0: no limit */
+	int log_max_file;            /* --log-opt max-file; 0: 1 */
 	/* what check and create found and made */
 	char id[65];
 	enum husk_net_mode mode;
@@ -38,7 +46,11 @@ struct husk_engine_run {
 	uint32_t addr;               /* the leased address, on a bridge network */
 	int rootfd;                  /* prepared: the snapshot as a detached mount, or -1 */
 	struct husk_container c;     /* the created container: pid, sync and terminal fds */
-	bool snapshot_made, created, attached;
+	bool snapshot_made, created, attached, name_claimed;
+	char *made_name;             /* the name claimed (given or made up) */
+	json_t *rec;                 /* the container's record (record.h), written by prepare */
+	void *owned;                 /* what run_load allocated (the ports) */
+	char *start_error;           /* run_start failed: the error's text, for the record */
 };
 
 /* Lease owners (husk_lease_owners.alive) for networks: the container's runtime state under
@@ -48,19 +60,28 @@ bool husk_engine_container_alive(const char *id, void *root);
 /* First, on a zeroed r: everything that can be refused before anything is made: the network exists (the default
  * one is written on first use), ports parse and are free, -p only on a bridge. */
 int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
-/* A new id, the snapshot (mounted: r->rootfd) and its config.json; on -1 nothing is left. */
+/* A new id, its name claimed, the snapshot (mounted: r->rootfd), its config.json and its record
+ * (status "created"); on -1 nothing is left. */
 int husk_engine_run_prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
 /* The container created on the snapshot, joined to its network, then started. 0, or 1 with
- * err set when only a poststart hook failed; on -1 everything made is undone. The caller waits
- * for r->c.pid and calls husk_engine_run_finish. */
+ * err set when only a poststart hook failed; on -1 everything made is undone but the snapshot
+ * and the record. The caller waits for r->c.pid and calls husk_engine_run_finish. */
 int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err);
 /* After the container exited: its ports and address released, its runtime state deleted,
  * and with remove its snapshot. Goes on past errors; the first is reported. */
 int husk_engine_run_finish(const struct husk_engine *e, struct husk_engine_run *r, bool remove, struct husk_err *err);
 void husk_engine_run_free(struct husk_engine_run *r);
 
-/* husk rm ID: a stopped (or never started) container's runtime state and snapshot. */
+/* husk start / a restart: r filled from the container's record (network, ports, terminal) and
+ * its snapshot mounted (r->rootfd), ready for husk_engine_run_start. */
+int husk_engine_run_load(const struct husk_engine *e, const char *id, struct husk_engine_run *r, struct husk_err *err);
+
+/* Everything of a container that has stopped: its runtime state, snapshot, record, name and
+ * runtime directory. The caller holds its lock and has checked that no monitor runs. */
 int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err);
+/* After the container's init is gone (the monitor's end, or a monitor that died): the network
+ * lease and the runtime state released. OOM kills counted before the cgroup goes (or NULL). */
+int husk_engine_release(const struct husk_engine *e, const char *id, json_t *rec, bool *oom_killed, struct husk_err *err);
 
 /* The container's root filesystem as a directory fd: its init's root (/proc/PID/root) while it
  * runs, else its snapshot mounted (detached: gone when the fd is closed). Paths in it are to be

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -14,6 +16,7 @@
 #include "../image/store.h"
 #include "../run.h"
 #include "../util.h"
+#include "record.h"
 
 static const char hosts_head[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
 
@@ -115,6 +118,91 @@ static int remove_snapshot(const struct husk_engine *e, const char *id, struct h
 	return rc;
 }
 
+static json_t *string_array(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+/* docker's RestartPolicy from --restart's text (checked by husk_engine_run_check). */
+static json_t *restart_policy(const char *text)
+{
+	const char *colon = text ? strchr(text, ':') : NULL;
+
+	if (!text)
+		return json_pack("{s:s, s:i}", "Name", "no", "MaximumRetryCount", 0);
+	if (colon)
+		return json_pack("{s:s%, s:i}", "Name", text, (size_t)(colon - text), "MaximumRetryCount",
+				 atoi(colon + 1));
+	return json_pack("{s:s, s:i}", "Name", text, "MaximumRetryCount", 0);
+}
+
+/* docker's PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
+static json_t *port_bindings(const struct husk_port *ports, size_t n)
+{
+	json_t *b = json_object();
+
+	for (size_t i = 0; i < n; i++) {
+		char key[16], ip[16] = "", hostport[8];
+		snprintf(key, sizeof(key), "%u/%s", ports[i].container_port, ports[i].proto == IPPROTO_UDP ? "udp" : "tcp");
+		if (ports[i].host_ip)
+			husk_ipv4_format(ports[i].host_ip, ip);
+		snprintf(hostport, sizeof(hostport), "%u", ports[i].host_port);
+		json_t *list = json_object_get(b, key);
+		if (!list) {
+			list = json_array();
+			json_object_set_new(b, key, list);
+		}
+		json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", ip, "HostPort", hostport));
+	}
+	return b;
+}
+
+/* The record of a new container, shaped as `docker inspect` prints one. */
+static json_t *record_new(const struct husk_engine *e, const struct husk_engine_run *r, json_t *image, json_t *spec,
+			  const char *dir)
+{
+	json_t *process = json_object_get(spec, "process"), *args = json_object_get(process, "args");
+	_cleanup_free_ char *created = husk_time_format(husk_realtime_ns());
+	_cleanup_free_ char *name = husk_xasprintf("/%s", r->made_name);
+	_cleanup_free_ char *log = husk_xasprintf("%s/ctr.log", dir);
+	const char *network = r->network ? r->network : "bridge";
+	json_t *log_config = json_pack("{s:s, s:{}}", "Type", r->log_driver ? r->log_driver : "k8s-file", "Config");
+	json_t *rec;
+
+	if (r->log_max_size)
+		json_object_set_new(json_object_get(log_config, "Config"), "max-size",
+				    json_sprintf("%lld", r->log_max_size));
+	if (r->log_max_file)
+		json_object_set_new(json_object_get(log_config, "Config"), "max-file",
+				    json_sprintf("%d", r->log_max_file));
+	rec = json_pack("{s:s, s:s, s:O?, s:o, s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s}, s:s, s:s, s:s, s:i}",
+			"Id", r->id, "Created", created, "Path", json_array_get(args, 0),
+			"Args", json_array(), "State", "Status", "created", "Running", 0, "Paused", 0, "Restarting", 0,
+			"OOMKilled", 0, "Dead", 0, "Pid", 0, "ExitCode", 0, "Error", "", "StartedAt",
+			"0001-01-01T00:00:00Z", "FinishedAt", "0001-01-01T00:00:00Z", "Image",
+			json_string_value(json_object_get(image, "id")), "Name", name, "LogPath",
+			r->log_driver && strcmp(r->log_driver, "none") == 0 ? "" : log, "RestartCount", 0);
+	for (size_t i = 1; i < json_array_size(args); i++)
+		json_array_append(json_object_get(rec, "Args"), json_array_get(args, i));
+	json_object_set_new(rec, "Config", json_pack("{s:s, s:s, s:O, s:O, s:s, s:b, s:b, s:s, s:{}}",
+		"Hostname", r->ro.hostname ? r->ro.hostname : "", "Image", r->ro.image,
+		"Cmd", args, "Env", json_object_get(process, "env"), "WorkingDir",
+		json_string_value(json_object_get(process, "cwd")), "Tty", r->ro.tty, "OpenStdin", r->interactive,
+		"User", r->ro.user ? r->ro.user : "", "Labels"));
+	json_object_set_new(rec, "HostConfig", json_pack("{s:s, s:o, s:b, s:o, s:o, s:o}",
+		"NetworkMode", network, "RestartPolicy", restart_policy(r->restart), "AutoRemove", r->autoremove,
+		"LogConfig", log_config, "PortBindings", port_bindings(r->ports, r->n_ports),
+		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_ports : 0)));
+	json_object_set_new(rec, "NetworkSettings", json_pack("{s:{}, s:{}}", "Networks", "Ports"));
+	json_object_set_new(rec, "Mounts", json_array());
+	(void)e;
+	return rec;
+}
+
 /* The image, a snapshot of it and the config: everything up to the container itself. The
  * store's lock is held only for this, so a long-running container never blocks `image rm`
  * (the snapshot's image file keeps its layers). Returns the snapshot's root as a detached
@@ -145,6 +233,9 @@ static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struc
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = husk_xasprintf("%s/config.json", dir);
 	if (husk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+		goto fail;
+	r->rec = record_new(e, r, rec, spec, dir);
+	if (husk_record_save(e, r->id, r->rec, err) < 0)
 		goto fail;
 	goto out;
 fail:
@@ -214,12 +305,34 @@ static int undo(const struct husk_engine *e, struct husk_engine_run *r, bool rem
 			rc = -1;
 		r->snapshot_made = false;
 	}
+	if (remove_snapshot_too && r->name_claimed) {
+		husk_name_release(e, r->made_name, r->id);
+		r->name_claimed = false;
+	}
 	return rc;
 }
 
 int husk_engine_run_prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
 {
 	new_container_id(r->id);
+	/* the name first: of two `run --name x` at once, exactly one gets here */
+	if (r->name) {
+		if (husk_name_claim(e, r->name, r->id, err) < 0)
+			return -1;
+		r->made_name = husk_xstrdup(r->name);
+	} else {
+		/* a made-up name that is taken is made up again */
+		for (int tries = 0;; tries++) {
+			r->made_name = husk_name_generate();
+			if (husk_name_claim(e, r->made_name, r->id, tries < 8 ? NULL : err) == 0)
+				break;
+			free(r->made_name);
+			r->made_name = NULL;
+			if (tries >= 8)
+				return -1;
+		}
+	}
+	r->name_claimed = true;
 	r->rootfd = prepare(e, r, err);
 	if (r->rootfd < 0) {
 		undo(e, r, true, NULL);
@@ -235,6 +348,7 @@ int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r
 	struct husk_create_opts o = {
 		.root = e->root, .id = r->id, .bundle = bundle, .run = true, .relay_terminal = true,
 		.has_root_mount = true, .root_mount_fd = r->rootfd, .warn = e->warn, .warn_arg = e->warn_arg,
+		.die_with_parent = true,
 	};
 	int rc = husk_container_run(&o, &r->c, join_network, &join, err);
 
@@ -242,9 +356,10 @@ int husk_engine_run_start(const struct husk_engine *e, struct husk_engine_run *r
 	close(r->rootfd);
 	r->rootfd = -1;
 	if (rc < 0) {
-		/* husk_container_run deleted the container */
+		/* husk_container_run deleted the container; the snapshot and record stay (the caller
+		 * records why it did not start, or removes them) */
 		r->created = false;
-		undo(e, r, true, NULL);
+		undo(e, r, false, NULL);
 	}
 	return rc;
 }
@@ -264,35 +379,94 @@ void husk_engine_run_free(struct husk_engine_run *r)
 	r->rootfd = -1;
 	free(r->note);
 	r->note = NULL;
+	free(r->made_name);
+	r->made_name = NULL;
+	json_decref(r->rec);
+	r->rec = NULL;
+	free(r->owned);
+	r->owned = NULL;
+	free(r->start_error);
+	r->start_error = NULL;
+}
+
+int husk_engine_run_load(const struct husk_engine *e, const char *id, struct husk_engine_run *r, struct husk_err *err)
+{
+	json_t *host, *specs, *config;
+	struct husk_store s;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	if (husk_record_load(e, id, &r->rec, err) < 0)
+		return -1;
+	host = json_object_get(r->rec, "HostConfig");
+	config = json_object_get(r->rec, "Config");
+	r->network = json_string_value(json_object_get(host, "NetworkMode"));
+	r->ro.tty = json_is_true(json_object_get(config, "Tty"));
+	r->interactive = json_is_true(json_object_get(config, "OpenStdin"));
+	if (*json_string_value(json_object_get(config, "Hostname")))
+		r->ro.hostname = json_string_value(json_object_get(config, "Hostname"));
+	specs = json_object_get(host, "PortSpecs");
+	r->n_ports = json_array_size(specs);
+	struct husk_port *ports = husk_xcalloc(r->n_ports + 1, sizeof(*ports));
+	r->ports = ports;
+	r->owned = ports;
+	for (size_t i = 0; i < r->n_ports; i++)
+		if (husk_port_parse(json_string_value(json_array_get(specs, i)), &ports[i], err) < 0)
+			return -1;
+	if (husk_engine_run_check(e, r, err) < 0)
+		return -1;
+	if (husk_store_open(&s, e->storage, false, err) < 0)
+		return -1;
+	r->rootfd = husk_snapshot_mount(&s, id, err);
+	husk_store_close(&s);
+	r->snapshot_made = false;   /* not this run's to take back */
+	return r->rootfd < 0 ? -1 : 0;
+}
+
+int husk_engine_release(const struct husk_engine *e, const char *id, json_t *rec, bool *oom_killed, struct husk_err *err)
+{
+	const char *network = json_string_value(json_object_get(json_object_get(rec, "HostConfig"), "NetworkMode"));
+	struct husk_network net = {0};
+	json_t *stats = NULL;
+	long long ooms = 0;
+	enum husk_status status;
+	char *note = NULL;
+	int rc = 0;
+
+	if (oom_killed && husk_container_stats(e->root, id, &stats, &ooms, &status, NULL) == 0)
+		*oom_killed = ooms > 0;
+	json_decref(stats);
+	if (network && strcmp(network, "none") != 0 && strcmp(network, "host") != 0) {
+		if (husk_network_get(e->storage, strcmp(network, "bridge") == 0 ? HUSK_NETWORK_DEFAULT : network, &net,
+				     &note, err) < 0 ||
+		    husk_network_detach(e->storage, &net, id, err) < 0)
+			rc = -1;
+		free(note);
+	}
+	if (husk_container_delete(e->root, id, true, err) < 0 && err->errnum != ENOENT)
+		rc = -1;
+	else if (rc == 0)
+		husk_err_clear(err);
+	return rc;
 }
 
 int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err)
 {
-	struct husk_store s;
-	json_t *state = NULL;
-	char path[128];
-	int rc = -1;
+	_cleanup_free_ char *run = husk_engine_run_path(e, id, NULL);
+	struct husk_err ignored = {0};
+	json_t *rec = NULL;
+	int rc = 0;
 
-	if (strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
-		return husk_err_set(err, EINVAL, "\"%s\" is not a container id", id);
-	if (husk_store_open(&s, e->storage, false, err) < 0)
+	if (husk_record_load(e, id, &rec, err) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "containers/%s", id);
-	if (faccessat(s.dirfd, path, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		husk_err_set(err, ENOENT, "no container %s", id);
-	} else if (husk_container_state(e->root, id, &state, err) == 0) {
-		const char *st = json_string_value(json_object_get(state, "status"));
-		if (strcmp(st, "stopped") != 0)
-			husk_err_set(err, EBUSY, "container %s is %s: stop it first", id, st);
-		else if (husk_container_delete(e->root, id, true, err) == 0)
-			rc = husk_snapshot_remove(&s, id, err);
-		json_decref(state);
-	} else {
-		/* no runtime state: the snapshot is all there is */
-		husk_err_clear(err);
-		rc = husk_snapshot_remove(&s, id, err);
-	}
-	husk_store_close(&s);
+	if (husk_engine_release(e, id, rec, NULL, &ignored) < 0)
+		rc = husk_err_copy(err, &ignored);
+	if (remove_snapshot(e, id, err) < 0)
+		rc = -1;
+	husk_name_release(e, json_string_value(json_object_get(rec, "Name")), id);
+	if (husk_rmtree_at(AT_FDCWD, run, &ignored) < 0 && ignored.errnum != ENOENT && rc == 0)
+		rc = husk_err_copy(err, &ignored);
+	json_decref(rec);
 	return rc;
 }
 
