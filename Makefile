@@ -20,7 +20,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-cgroup2 check-cgroup2-inner demo install clean bench
 
-all: $(BUILD)/husk $(BUILD)/husk-oci
+all: $(BUILD)/husk $(BUILD)/husk-oci $(BUILD)/husk-monitor
 
 $(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h src/cmd/*.h)
 	@mkdir -p $(dir $@)
@@ -33,6 +33,12 @@ $(BUILD)/husk-dmz: src/dmz/dmz.c
 		-fno-asynchronous-unwind-tables -fno-pie -no-pie -Wl,--build-id=none -Wl,-n -s -o $@ $<
 $(BUILD)/dmz-blob.o: src/dmz/blob.S $(BUILD)/husk-dmz
 	$(CC) -c -DHUSK_DMZ_PATH='"$(BUILD)/husk-dmz"' -o $@ $<
+
+# husk-monitor: the relay a detached container's monitor exec's (src/monitor/monitor.c): static,
+# libc only, small, so that an idle one costs little memory
+$(BUILD)/husk-monitor: src/monitor/monitor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Os -Wall -Wextra -static -Wl,--gc-sections -ffunction-sections -fdata-sections -s -o $@ $<
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -100,6 +106,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/husk $(DESTDIR)$(PREFIX)/bin/husk
 	ln -sf husk $(DESTDIR)$(PREFIX)/bin/husk-oci
+	install -d $(DESTDIR)$(PREFIX)/libexec/husk
+	install -m 0755 $(BUILD)/husk-monitor $(DESTDIR)$(PREFIX)/libexec/husk/husk-monitor
 
 clean:
 	rm -rf $(BUILD)
