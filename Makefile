@@ -7,6 +7,7 @@ PKGS := jansson libcap libseccomp libcrypto libmnl
 LAZY_PKGS := libarchive libcurl libnftables
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
+CFLAGS += -DHUSK_LIBEXECDIR='"$(PREFIX)/libexec/husk"'
 LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
