@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "run_flags.h"
 #include "../lib/engine/engine.h"
 #include "../lib/util.h"
 
 static const char run_usage[] =
 	"usage: husk run [--rm] [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] [-h HOSTNAME] [--entrypoint CMD]\n"
-	"                [--network bridge|none|host|NAME] [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]]... IMAGE [CMD [ARG...]]";
+	"                [--network bridge|none|host|NAME] [-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]]...\n"
+	HUSK_RUN_FLAG_USAGE "                IMAGE [CMD [ARG...]]";
 
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 {
@@ -23,10 +25,12 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"env", required_argument, NULL, 'e'}, {"workdir", required_argument, NULL, 'w'},
 		{"user", required_argument, NULL, 'u'}, {"hostname", required_argument, NULL, 'h'},
 		{"entrypoint", required_argument, NULL, 'E'}, {"network", required_argument, NULL, 'N'},
-		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'}, {0},
+		{"net", required_argument, NULL, 'N'}, {"publish", required_argument, NULL, 'p'},
+		HUSK_RUN_FLAG_OPTIONS, {0},
 	};
 	const struct husk_engine e = {.root = g->root, .storage = g->storage, .warn = husk_cmd_warn_cb, .warn_arg = g};
 	struct husk_engine_run r = {0};
+	_cleanup_run_flags_ struct husk_run_flags flags = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
 	bool remove = false, interactive = false;
@@ -35,7 +39,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	sigset_t set, old;
 
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': remove = true; break;
 		case 'i': interactive = true; break;
@@ -50,11 +54,17 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
 				return husk_cmd_fail(g, &err);
 			break;
+		case 'm': case 'l': case HUSK_RF_FIRST ... HUSK_RF_LAST:
+			if ((status = husk_run_flag(g, &flags, &r.ro, opt, optarg)))
+				return status;
+			break;
 		default: return husk_cmd_usage(g, "%s", run_usage);
 		}
 	}
 	if (optind >= argc)
 		return husk_cmd_usage(g, "%s", run_usage);
+	if ((status = husk_run_flags_finish(g, &flags, &r.ro)))
+		return status;
 	r.ro.env = env;
 	r.ro.image = argv[optind];
 	r.ro.cmd = argv + optind + 1;
