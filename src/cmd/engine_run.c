@@ -12,6 +12,7 @@
 #include "cmd.h"
 #include "../lib/container.h"
 #include "../lib/engine/attach.h"
+#include "run_flags.h"
 #include "../lib/engine/engine.h"
 #include "../lib/engine/monitor.h"
 #include "../lib/engine/record.h"
@@ -39,7 +40,10 @@ static const char run_usage[] =
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
 	"      --log-opt max-size=SIZE|max-file=N   log rotation\n"
-	"      --help                 this text";
+	"      --help                 this text\n"
+	"\n"
+	"Container configuration:\n"
+	HUSK_RUN_FLAG_USAGE;
 
 /* a size as docker writes it: 10m, 512k, 1g, plain bytes */
 static long long parse_size(const char *text)
@@ -126,10 +130,11 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"detach", no_argument, NULL, 'd'}, {"name", required_argument, NULL, 'n'},
 		{"restart", required_argument, NULL, 'r'}, {"log-driver", required_argument, NULL, 'L'},
 		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
-		{"help", no_argument, NULL, 'H'}, {0},
+		{"help", no_argument, NULL, 'H'}, HUSK_RUN_FLAG_OPTIONS, {0},
 	};
 	struct husk_engine e;
 	struct husk_engine_run r = {0};
+	_cleanup_run_flags_ struct husk_run_flags flags = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
 	_cleanup_free_ char **port_specs = husk_xcalloc((size_t)argc, sizeof(char *));
@@ -142,7 +147,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 
 	husk_cmd_engine_init(g, &e);
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:d", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:d" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': r.autoremove = true; break;
 		case 'i': r.interactive = true; break;
@@ -179,6 +184,10 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
 				return husk_cmd_fail(g, &err), 125;
 			break;
+		case 'm': case 'l': case HUSK_RF_FIRST ... HUSK_RF_LAST:
+			if ((status = husk_run_flag(g, &flags, &r.ro, opt, optarg)))
+				return 125;
+			break;
 		case 'H': puts(run_usage); return 0;
 		default: return husk_cmd_usage(g, "%s", run_usage), 125;
 		}
@@ -188,6 +197,8 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	if (r.autoremove && r.restart)
 		return husk_cmd_usage(g, "--rm and --restart %s cannot go together: a container that restarts is kept",
 				      r.restart), 125;
+	if ((status = husk_run_flags_finish(g, &flags, &r.ro)))
+		return 125;
 	r.ro.env = env;
 	r.ro.image = argv[optind];
 	r.ro.cmd = argv + optind + 1;

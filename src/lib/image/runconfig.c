@@ -10,7 +10,9 @@
 
 #include "../defaults.h"
 #include "../inroot.h"
+#include "../names.h"
 #include "../util.h"
+#include "runflags.h"
 
 static bool parse_id(const char *s, unsigned *out)
 {
@@ -178,6 +180,54 @@ static int strings_from(json_t *array, json_t *into, const char *what, struct hu
 	return 0;
 }
 
+/* The container's labels, as docker makes them: the image's Labels, then --label-file and
+ * --label (KEY=VALUE, a bare KEY for an empty value), later ones winning; all in the config's
+ * annotations, where husk's own org.opencontainers.image.ref.name has the last word. */
+static int set_labels(const struct husk_run_opts *o, json_t *cfg, json_t *spec, struct husk_err *err)
+{
+	json_t *labels = json_object_get(cfg, "Labels"), *annotations = json_object(), *v;
+	const char *key;
+
+	json_object_set_new(spec, "annotations", annotations);
+	if (labels && !json_is_null(labels) && !json_is_object(labels))
+		return husk_err_set(err, EINVAL, "image config: Labels must be an object of strings");
+	json_object_foreach(labels, key, v) {
+		if (!json_is_string(v))
+			return husk_err_set(err, EINVAL, "image config: label \"%s\" is not a string", key);
+		json_object_set(annotations, key, v);
+	}
+	for (size_t i = 0; i < o->n_labels; i++) {
+		const char *kv = o->labels[i], *eq = strchr(kv, '=');
+		_cleanup_free_ char *k = eq ? husk_xasprintf("%.*s", (int)(eq - kv), kv) : husk_xstrdup(kv);
+		if (!*k)
+			return husk_err_set(err, 0, "label \"%s\": no name before the =", kv);
+		json_object_set_new(annotations, k, json_string(eq ? eq + 1 : ""));
+	}
+	json_object_set_new(annotations, "org.opencontainers.image.ref.name", json_string(o->image));
+	return 0;
+}
+
+int husk_image_stop_signal(const char *image_config, int *sig, struct husk_err *err)
+{
+	json_error_t jerr;
+	json_t *image = json_loads(image_config, 0, &jerr), *v;
+	int rc = 0;
+
+	*sig = 0;
+	if (!image)
+		return husk_err_set(err, EINVAL, "image config: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	v = json_object_get(json_object_get(image, "config"), "StopSignal");
+	if (v && !json_is_null(v) && !(json_is_string(v) && !*json_string_value(v))) {
+		if (!json_is_string(v) || (*sig = husk_signal_parse(json_string_value(v))) <= 0) {
+			*sig = 0;
+			rc = husk_err_set(err, EINVAL, "image config: StopSignal %s is not a signal",
+					  json_is_string(v) ? json_string_value(v) : "(not a string)");
+		}
+	}
+	json_decref(image);
+	return rc;
+}
+
 int husk_run_config(const struct husk_run_opts *o, const char *id, const char *image_config, int rootfd, json_t **out,
 		    struct husk_err *err)
 {
@@ -225,6 +275,9 @@ int husk_run_config(const struct husk_run_opts *o, const char *id, const char *i
 			goto out;
 		}
 	}
+	/* as docker: --env-file first, so that -e overrides it */
+	for (i = 0; i < o->n_env_file; i++)
+		set_env(env, o->env_file[i]);
 	for (i = 0; i < o->n_env; i++) {
 		const char *kv = o->env[i];
 		if (!*kv || *kv == '=') {
@@ -298,7 +351,8 @@ int husk_run_config(const struct husk_run_opts *o, const char *id, const char *i
 			json_array_append_new(mounts, json_pack("{s:s, s:s, s:s, s:[s, s, s, s]}", "destination", files[i][1],
 								"type", "bind", "source", files[i][0], "options", "rbind",
 								"rw", "nosuid", "nodev"));
-	json_object_set_new(spec, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", o->image));
+	if (set_labels(o, cfg, spec, err) < 0 || husk_run_flags_apply(o, spec, err) < 0)
+		goto out;
 	*out = spec;
 	spec = NULL;
 	ret = 0;
