@@ -93,5 +93,7 @@ int husk_cmd_pull(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_logs(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_cp(struct husk_globals *g, int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@
 static const struct husk_cmd engine_cmds[] = {
 	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
 	{"images", husk_cmd_images, "list images"},
+	{"logs", husk_cmd_logs, "print a container's output (-f follows it)"},
 	{"network", husk_cmd_network, "manage bridge networks: create, ls, inspect, rm, prune"},
 	{"pull", husk_cmd_pull, "fetch an image from a registry"},
 	{"rm", husk_cmd_engine_rm, "remove a stopped container and its filesystem"},
