@@ -108,7 +108,8 @@ hk() {
 	# a stand-in for the monitor: the lock held until the fifo gets a line
 	mkdir -p "$RUNROOT-engine/$ID"
 	mkfifo "$TEST_DIR/release"
-	flock -x "$RUNROOT-engine/$ID/monitor.lock" sh -c "read x < '$TEST_DIR/release'" &
+	# (the lock is the subshell's own fd and read a builtin: killing HOLDER frees all)
+	( flock -x 9 && read -r x < "$TEST_DIR/release" ) 9> "$RUNROOT-engine/$ID/monitor.lock" &
 	HOLDER=$!
 	wait_for "! flock -n -s '$RUNROOT-engine/$ID/monitor.lock' true"
 	hk logs -f --tail 1 web > "$TEST_DIR/out" 2> "$TEST_DIR/err" &
