@@ -11,6 +11,7 @@
 #include "../lib/util.h"
 
 static const struct husk_cmd engine_cmds[] = {
+	{"cp", husk_cmd_cp, "copy files between a container and the host"},
 	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
 	{"images", husk_cmd_images, "list images"},
 	{"logs", husk_cmd_logs, "print a container's output (-f follows it)"},
