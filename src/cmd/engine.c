@@ -13,10 +13,12 @@
 static const struct husk_cmd engine_cmds[] = {
 	{"attach", husk_cmd_engine_attach, "attach to a running container's input and output"},
 	{"container", husk_cmd_engine_container, "container prune (and docker's container VERB spellings)"},
+	{"cp", husk_cmd_cp, "copy files between a container and the host"},
 	{"image", husk_cmd_image, "manage images: bootstrap, import, load, inspect, ls, rm, tag, prune"},
 	{"images", husk_cmd_images, "list images"},
 	{"inspect", husk_cmd_engine_inspect, "a container's record, as docker inspect shows it"},
 	{"kill", husk_cmd_engine_kill, "send a signal to a container"},
+	{"logs", husk_cmd_logs, "print a container's output (-f follows it)"},
 	{"network", husk_cmd_network, "manage bridge networks: create, ls, inspect, rm, prune"},
 	{"pause", husk_cmd_engine_pause, "freeze a container's processes"},
 	{"ps", husk_cmd_engine_ps, "list containers"},

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
@@ -163,7 +164,7 @@ static json_t *port_bindings(const struct husk_port *ports, size_t n)
 
 /* The record of a new container, shaped as `docker inspect` prints one. */
 static json_t *record_new(const struct husk_engine *e, const struct husk_engine_run *r, json_t *image, json_t *spec,
-			  const char *dir)
+			  const char *dir, const char *image_config)
 {
 	json_t *process = json_object_get(spec, "process"), *args = json_object_get(process, "args");
 	_cleanup_free_ char *created = husk_time_format(husk_realtime_ns());
@@ -199,6 +200,28 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_ports : 0)));
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:{}, s:{}}", "Networks", "Ports"));
 	json_object_set_new(rec, "Mounts", json_array());
+	/* what husk stop needs: the signal (--stop-signal, else the image's) and the time */
+	json_t *config = json_object_get(rec, "Config"), *hc = json_object_get(rec, "HostConfig");
+	int sig = r->ro.stop_signal;
+	if (!sig && husk_image_stop_signal(image_config, &sig, NULL) < 0)
+		sig = 0;
+	if (sig > 0 && sigabbrev_np(sig))
+		json_object_set_new(config, "StopSignal", json_sprintf("SIG%s", sigabbrev_np(sig)));
+	if (r->ro.stop_timeout >= 0 && r->ro.stop_timeout != 0)
+		json_object_set_new(config, "StopTimeout", json_integer(r->ro.stop_timeout));
+	json_t *labels = json_object_get(config, "Labels");
+	for (size_t i = 0; i < r->ro.n_labels; i++) {
+		const char *eq = strchr(r->ro.labels[i], '=');
+		_cleanup_free_ char *key = eq ? strndup(r->ro.labels[i], (size_t)(eq - r->ro.labels[i]))
+					      : husk_xstrdup(r->ro.labels[i]);
+		json_object_set_new(labels, key, json_string(eq ? eq + 1 : ""));
+	}
+	json_object_set_new(hc, "Memory", json_integer(r->ro.memory));
+	json_object_set_new(hc, "NanoCpus", json_integer(r->ro.nano_cpus));
+	json_object_set_new(hc, "PidsLimit", json_integer(r->ro.pids_limit));
+	json_object_set_new(hc, "ReadonlyRootfs", json_boolean(r->ro.read_only));
+	json_object_set_new(hc, "Privileged", json_boolean(r->ro.privileged));
+	json_object_set_new(hc, "Init", json_boolean(r->ro.init != NULL));
 	(void)e;
 	return rec;
 }
@@ -234,7 +257,7 @@ static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struc
 	path = husk_xasprintf("%s/config.json", dir);
 	if (husk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
 		goto fail;
-	r->rec = record_new(e, r, rec, spec, dir);
+	r->rec = record_new(e, r, rec, spec, dir, config);
 	if (husk_record_save(e, r->id, r->rec, err) < 0)
 		goto fail;
 	goto out;
