@@ -309,7 +309,7 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	sock=$TEST_DIR/tmux.sock
 	tmux -S "$sock" new-session -d -x 120 -y 30 "$HUSK --root $RUNROOT run --network none --name tty -it busybox sh; echo client-exit=\$? > $TEST_DIR/exit; sleep 100"
-	wait_for "tmux -S $sock capture-pane -p | grep -q '# \$'"
+	wait_for "tmux -S $sock capture-pane -p | grep -q '^/ #'"
 	tmux -S "$sock" send-keys 'echo typed-$((6*7))' Enter
 	wait_for "tmux -S $sock capture-pane -p | grep -q typed-42"
 	tmux -S "$sock" send-keys C-p C-q
