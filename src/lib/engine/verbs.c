@@ -106,7 +106,7 @@ int husk_engine_exec(const struct husk_engine *e, const char *id, const struct h
 		passwd = read_in_root(rootfd, "/etc/passwd");
 		group = read_in_root(rootfd, "/etc/group");
 		if (husk_user_resolve(o->user, passwd, group, &user, err) < 0) {
-			husk_err_wrap(err, "exec -u %s in container %.12s", o->user, id);
+			husk_err_wrap(err, "-u %s (in container %.12s)", o->user, id);
 			goto out;
 		}
 		proc.uid = user.uid;
