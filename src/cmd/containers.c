@@ -859,7 +859,7 @@ int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv)
 		"usage: husk system boot | husk system df\n"
 		"\n"
 		"df: what the store holds (images, containers' writable layers).\n"
-		"At boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
+		"boot, at boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
 		"exited; those with --restart always, or unless-stopped and not stopped by hand, are started.";
 	struct husk_engine e;
 	struct husk_err err = {0};
