@@ -105,6 +105,12 @@ int husk_cmd_engine_rename(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_attach(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_container(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_exec(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_top(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_stats(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_engine_port(struct husk_globals *g, int argc, char **argv);
+/* husk system df (argv[0] "df") */
+int husk_cmd_engine_system_df(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_engine_monitor_exited(struct husk_globals *g, int argc, char **argv);
 /* husk COMMAND ARGS (argv[0] the command) after the global options. */
 int husk_engine_dispatch(struct husk_globals *g, int argc, char **argv);

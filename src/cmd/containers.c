@@ -856,9 +856,10 @@ int husk_cmd_engine_container(struct husk_globals *g, int argc, char **argv)
 int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv)
 {
 	static const char usage[] =
-		"usage: husk system boot\n"
+		"usage: husk system boot | husk system df\n"
 		"\n"
-		"At boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
+		"df: what the store holds (images, containers' writable layers).\n"
+		"boot, at boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
 		"exited; those with --restart always, or unless-stopped and not stopped by hand, are started.";
 	struct husk_engine e;
 	struct husk_err err = {0};
@@ -868,6 +869,8 @@ int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv)
 		puts(usage);
 		return argc < 2 ? 125 : 0;
 	}
+	if (strcmp(argv[1], "df") == 0)
+		return husk_cmd_engine_system_df(g, argc - 1, argv + 1);
 	if (strcmp(argv[1], "boot") != 0)
 		return husk_cmd_usage(g, "%s", usage), 125;
 	husk_cmd_engine_init(g, &e);
