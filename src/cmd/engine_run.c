@@ -171,7 +171,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			break;
 		case 'L':
 			if (strcmp(optarg, "none") != 0 && strcmp(optarg, "k8s-file") != 0)
-				return husk_cmd_usage(g, "--log-driver %s: husk writes k8s-file logs, or none", optarg);
+				return husk_cmd_usage(g, "--log-driver %s: husk writes k8s-file logs, or none", optarg), 125;
 			r.log_driver = optarg;
 			break;
 		case 'O':

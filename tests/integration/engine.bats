@@ -182,7 +182,7 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	wait_for '[ "$(log_of c | grep -c "stdout F run")" -eq 3 ]'
 	# start -a: attached, the status is the container's
 	hk stop -t 0 c >/dev/null
-	run -137 hk kill c
+	run -1 hk kill c
 	[[ "$output" == *"is not running"* ]]
 	hk rm c >/dev/null
 	hk run -d --name a busybox sh -c 'echo attached; exit 5' >/dev/null
@@ -308,7 +308,8 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 @test "-it under a terminal: typed input, detach with ctrl-p ctrl-q, attach again, exit" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	sock=$TEST_DIR/tmux.sock
-	tmux -S "$sock" new-session -d -x 120 -y 30 "$HUSK --root $RUNROOT run --network none --name tty -it busybox sh; echo client-exit=\$? > $TEST_DIR/exit; sleep 100"
+	tmux -S "$sock" new-session -d -x 120 -y 30 sh
+	tmux -S "$sock" send-keys "$HUSK --root $RUNROOT run --network none --name tty -it busybox sh; echo client-exit=\$? > $TEST_DIR/exit" Enter
 	wait_for "tmux -S $sock capture-pane -p | grep -q '^/ #'"
 	tmux -S "$sock" send-keys 'echo typed-$((6*7))' Enter
 	wait_for "tmux -S $sock capture-pane -p | grep -q typed-42"
