@@ -53,15 +53,15 @@ no_containers_left() {
 }
 
 @test "--memory and --memory-swap: bad values are refused, saying which and why" {
-	run -1 --separate-stderr hk run --rm -m 12q busybox true
+	run -125 --separate-stderr hk run --rm -m 12q busybox true
 	[[ $stderr == "husk: run: --memory 12q: not a size"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --memory 4m busybox true
+	run -125 --separate-stderr hk run --rm --memory 4m busybox true
 	[[ $stderr == *"--memory 4194304: below the least docker allows, 6 MiB"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --memory-swap 1g busybox true
+	run -125 --separate-stderr hk run --rm --memory-swap 1g busybox true
 	[[ $stderr == *"--memory-swap needs --memory"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm -m 1g --memory-swap 512m busybox true
+	run -125 --separate-stderr hk run --rm -m 1g --memory-swap 512m busybox true
 	[[ $stderr == *"--memory-swap 536870912 is below --memory 1073741824"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm -m -5 busybox true
+	run -125 --separate-stderr hk run --rm -m -5 busybox true
 	[[ $stderr == *"--memory -5: not a size"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -88,15 +88,15 @@ no_containers_left() {
 
 @test "--cpus, --pids-limit: bad values are refused" {
 	ncpu=$(nproc)
-	run -1 --separate-stderr hk run --rm --cpus $((ncpu + 1)) busybox true
+	run -125 --separate-stderr hk run --rm --cpus $((ncpu + 1)) busybox true
 	[[ $stderr == *"--cpus $((ncpu + 1)): CPUs go from 0.01 to $ncpu.00"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --cpus 0.001 busybox true
+	run -125 --separate-stderr hk run --rm --cpus 0.001 busybox true
 	[[ $stderr == *"CPUs go from 0.01"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --cpus 1.0000000001 busybox true
+	run -125 --separate-stderr hk run --rm --cpus 1.0000000001 busybox true
 	[[ $stderr == *"--cpus 1.0000000001: too precise"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --cpus half busybox true
+	run -125 --separate-stderr hk run --rm --cpus half busybox true
 	[[ $stderr == *"--cpus half: not a number of CPUs"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --pids-limit lots busybox true
+	run -125 --separate-stderr hk run --rm --pids-limit lots busybox true
 	[[ $stderr == *"--pids-limit lots: not an integer"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -120,13 +120,14 @@ no_containers_left() {
 	[[ $output == "t /tmp/m tmpfs"* ]] || fail "$output"
 	run -1 hk run --rm busybox sh -c 'mkdir /tmp/m && mount -t tmpfs t /tmp/m'
 	[[ $output == *"permission denied"* ]] || fail "$output"
-	run -1 --separate-stderr hk run --rm --cap-add NET_FOO busybox true
+	run -125 --separate-stderr hk run --rm --cap-add NET_FOO busybox true
 	[[ $stderr == *"--cap-add NET_FOO: unknown capability \"CAP_NET_FOO\""* ]] || fail "$stderr"
 	no_containers_left
 }
 
 @test "--read-only: the root is read-only, /dev and /dev/shm stay writable" {
-	run -0 hk run --rm --read-only busybox sh -c 'touch /file; echo "root $?"; touch /dev/shm/f; echo "shm $?"'
+	# (stdout and stderr are two streams: one, for their order)
+	run -0 hk run --rm --read-only busybox sh -c 'exec 2>&1; touch /file; echo "root $?"; touch /dev/shm/f; echo "shm $?"'
 	[[ $output == *"Read-only file system"*"root 1"*"shm 0"* ]] || fail "$output"
 	run -0 hk run --rm busybox sh -c 'touch /file; echo "root $?"'
 	[ "$output" = "root 0" ] || fail "$output"
@@ -165,11 +166,11 @@ no_containers_left() {
 	[ "$output" = "Seccomp:	0" ] || fail "$output"
 	run -0 hk run --rm --security-opt systempaths=unconfined busybox sh -c "grep -c ' /proc/kcore ' /proc/self/mountinfo; true"
 	[ "$output" = 0 ] || fail "$output"
-	run -1 --separate-stderr hk run --rm --security-opt no-new-privileges:maybe busybox true
+	run -125 --separate-stderr hk run --rm --security-opt no-new-privileges:maybe busybox true
 	[[ $stderr == *"--security-opt no-new-privileges:maybe: \"maybe\" is not true or false"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --security-opt seccomp=/my/profile.json busybox true
+	run -125 --separate-stderr hk run --rm --security-opt seccomp=/my/profile.json busybox true
 	[[ $stderr == *"husk takes only seccomp=unconfined"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --security-opt apparmor=x busybox true
+	run -125 --separate-stderr hk run --rm --security-opt apparmor=x busybox true
 	[[ $stderr == *"--security-opt apparmor=x: husk knows"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -182,9 +183,9 @@ no_containers_left() {
 		sh -c 'echo "A=$A"; echo "B=$B"; echo "C=$C"; echo "FROM_CALLER=$FROM_CALLER"; echo "D=$D"; env | grep -c NOT_SET_BY_ANYONE; true'
 	[ "$output" = "$(printf 'A=from-file\nB= two "quoted" words\nC=from-e\nFROM_CALLER=caller\nD=second-file\n0')" ] || fail "$output"
 	printf 'A=1\nMY VAR=2\n' > "$TEST_DIR/bad"
-	run -1 --separate-stderr hk run --rm --env-file "$TEST_DIR/bad" busybox true
+	run -125 --separate-stderr hk run --rm --env-file "$TEST_DIR/bad" busybox true
 	[[ $stderr == *"--env-file: $TEST_DIR/bad line 2: the name \"MY VAR\" holds whitespace"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --env-file "$TEST_DIR/missing" busybox true
+	run -125 --separate-stderr hk run --rm --env-file "$TEST_DIR/missing" busybox true
 	[[ $stderr == *"--env-file $TEST_DIR/missing"*"No such file or directory"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -197,9 +198,9 @@ no_containers_left() {
 	[ "$(jq -r '.tier, .team, .bare, ."with.dot", ."org.opencontainers.image.ref.name"' <<<"$output")" = \
 		"$(printf 'flag\nops\n\nok\nbusybox')" ] || fail "$output"
 	hk rm "$id" >/dev/null
-	run -1 --separate-stderr hk run --rm -l =v busybox true
+	run -125 --separate-stderr hk run --rm -l =v busybox true
 	[[ $stderr == *"--label \"=v\": no name before the ="* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --label "with space=v" busybox true
+	run -125 --separate-stderr hk run --rm --label "with space=v" busybox true
 	[[ $stderr == *"--label \"with space=v\": the name holds whitespace"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -231,7 +232,7 @@ no_containers_left() {
 	run -0 hk run --rm busybox sh -c "$script"
 	[[ $output == "not reaped: "*") Z "* ]] || fail "the check sees no zombie without --init: $output"
 	# catatonit missing: said so
-	HUSK_INIT=$TEST_DIR/no-catatonit run -1 --separate-stderr hk run --rm --init busybox true
+	HUSK_INIT=$TEST_DIR/no-catatonit run -125 --separate-stderr hk run --rm --init busybox true
 	[[ $stderr == *"--init runs catatonit as the container's PID 1, and $TEST_DIR/no-catatonit is not there"*"apt-get install catatonit"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -241,9 +242,9 @@ no_containers_left() {
 	[ "$output" = "$(printf '100\n200\nunlimited')" ] || fail "$output"
 	run -0 hk run --rm busybox sh -c 'ulimit -n'
 	[ "$output" = 1024 ] || fail "$output"
-	run -1 --separate-stderr hk run --rm --ulimit nofile=200:100 busybox true
+	run -125 --separate-stderr hk run --rm --ulimit nofile=200:100 busybox true
 	[[ $stderr == *"--ulimit nofile=200:100: the soft limit 200 is above the hard limit 100"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --ulimit files=1 busybox true
+	run -125 --separate-stderr hk run --rm --ulimit files=1 busybox true
 	[[ $stderr == *"--ulimit files=1: unknown ulimit type \"files\""* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -251,9 +252,9 @@ no_containers_left() {
 @test "--stop-signal, --stop-timeout: checked before anything is made" {
 	run -0 hk run --rm --stop-signal SIGUSR1 --stop-timeout 30 busybox true
 	run -0 hk run --rm --stop-signal 9 busybox true
-	run -1 --separate-stderr hk run --rm --stop-signal SIGBOGUS busybox true
+	run -125 --separate-stderr hk run --rm --stop-signal SIGBOGUS busybox true
 	[[ $stderr == *"--stop-signal SIGBOGUS: not a signal"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm --stop-timeout -5 busybox true
+	run -125 --separate-stderr hk run --rm --stop-timeout -5 busybox true
 	[[ $stderr == *"--stop-timeout -5: seconds: out of range"* ]] || fail "$stderr"
 	no_containers_left
 }

@@ -121,9 +121,9 @@ no_containers_left() {
 	[ "$output" = "a b" ]
 	run -0 hk run --rm -u user multi 'id -u; echo $HOME'
 	[ "$output" = "$(printf '1000\n/home')" ] || fail "$output"
-	run -1 --separate-stderr hk run --rm -u ghost multi true
+	run -125 --separate-stderr hk run --rm -u ghost multi true
 	[[ $stderr == "husk: run: user ghost is not in the image's /etc/passwd"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk run --rm -w relative multi true
+	run -125 --separate-stderr hk run --rm -w relative multi true
 	[[ $stderr == *"working directory \"relative\" is not absolute"* ]] || fail "$stderr"
 	no_containers_left
 }
@@ -136,7 +136,7 @@ no_containers_left() {
 	[ "$output" = piped ]
 	run -0 sh -c "echo piped | $HUSK --root $RUNROOT run --network none --rm busybox cat"
 	[ "$output" = "" ]
-	run -1 --separate-stderr hk run --rm -t busybox true </dev/null
+	run -125 --separate-stderr hk run --rm -t busybox true </dev/null
 	[[ $stderr == *"-t needs a terminal"* ]]
 	no_containers_left
 }
@@ -153,7 +153,7 @@ no_containers_left() {
 	run -0 hk rm "$id"
 	no_containers_left
 	run -1 --separate-stderr hk rm "$id"
-	[[ $stderr == *"no container $id"* ]]
+	[[ $stderr == *"no container \"$id\""* ]]
 	run -0 hk image rm busybox
 }
 
@@ -330,7 +330,7 @@ no_containers_left() {
 }
 
 @test "errors a newcomer meets: unknown image, store not writable, corrupt blob" {
-	run -125 --separate-stderr hk run --rm busybox true || run -1 --separate-stderr hk run --rm busybox true
+	run -125 --separate-stderr hk run --rm busybox true || run -125 --separate-stderr hk run --rm busybox true
 	[[ $stderr == *"no image busybox in the store (get it with \`husk pull busybox\`, or make busybox with \`husk image bootstrap busybox\`)"* ]] || fail "$stderr"
 	run -1 --separate-stderr "$HUSK" --storage /proc/husk-store images
 	[[ $stderr == *"image store /proc/husk-store (choose another with --storage DIR or HUSK_STORAGE)"* ]] || fail "$stderr"
@@ -339,7 +339,7 @@ no_containers_left() {
 	hk image bootstrap busybox >/dev/null
 	config=$(hk image inspect busybox | jq -r '.[0].Id')
 	echo corrupt >> "$HUSK_STORAGE/blobs/sha256/${config#sha256:}"
-	run -1 --separate-stderr hk run --rm busybox true
+	run -125 --separate-stderr hk run --rm busybox true
 	[[ $stderr == *"is corrupt"* ]] || fail "$stderr"
 	no_containers_left
 }

@@ -134,8 +134,8 @@ int husk_name_claim(const struct husk_engine *e, const char *name, const char *i
 
 	if (husk_name_check(name, err) < 0)
 		return -1;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return husk_err_sys(err, "create %s", dir);
+	if (husk_mkdir_p(dir, 0700, err) < 0)
+		return -1;
 	if (symlink(id, path) == 0)
 		return 0;
 	if (errno != EEXIST)
