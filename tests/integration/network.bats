@@ -36,6 +36,9 @@ setup() {
 
 teardown() {
 	local id pid i
+	# detached containers: removed with their monitors
+	ids=$(ls "$HUSK_STORAGE/containers" 2>/dev/null || true)
+	[ -z "$ids" ] || hk rm -f $ids >/dev/null 2>&1 || true
 	# containers first: their husk run then cleans up and exits by itself
 	[ -d "$RUNROOT" ] && for id in $(ls "$RUNROOT"); do
 		"$HUSK" oci --root "$RUNROOT" kill "$id" KILL >/dev/null 2>&1 || true
@@ -353,4 +356,26 @@ net_clean() {
 	# the port is free for the next container
 	run --separate-stderr hk run --rm -p 8080:80 busybox true
 	[ "$status" -eq 0 ] || fail "$stderr"
+}
+
+@test "network: run -d -p: a detached web server answers from the host; stop releases the port; start takes it again" {
+	run -0 hk run -d --name web -p 8080:80 busybox sh -c 'echo detached >/tmp/index.html && exec httpd -f -p 80 -h /tmp'
+	id=$output
+	eventually inhost busybox timeout 5 wget -q -O- http://192.0.2.1:8080/
+	run inhost busybox timeout 5 wget -q -O- http://192.0.2.1:8080/
+	[ "$output" = detached ]
+	run -0 hk port web
+	[[ "$output" == "80/tcp -> 0.0.0.0:8080" ]] || fail "$output"
+	[ "$(hk inspect -f '{{.NetworkSettings.IPAddress}}' web)" = "$(address_of "$id")" ]
+	run -0 hk ps
+	[[ "$output" == *"0.0.0.0:8080->80/tcp"* ]] || fail "$output"
+	# stopped: the address and the port go back
+	hk stop web >/dev/null
+	[ "$(jq -c '.leases' "$HUSK_STORAGE/networks/ports.json")" = "{}" ]
+	[ "$(address_of "$id")" = null ]
+	# started again: the same port, reachable again
+	hk start web >/dev/null
+	eventually inhost busybox timeout 5 wget -q -O- http://192.0.2.1:8080/
+	run -0 hk rm -f web
+	net_clean
 }
