@@ -39,7 +39,7 @@ static const char run_usage[] =
 	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|/udp]   publish a port (bridge networks)\n"
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
-	"      --log-opt max-size=SIZE|max-file=N   log rotation\n"
+	"      --log-opt max-size=SIZE|max-file=N|path=FILE   log rotation, another file\n"
 	"      --help                 this text\n"
 	"\n"
 	"Container configuration:\n"
@@ -79,8 +79,12 @@ static int parse_log_opt(struct husk_globals *g, struct husk_engine_run *r, cons
 		if (*end || end == opt + 9 || n < 1 || n > 100)
 			return husk_cmd_usage(g, "--log-opt %s: a count of files, 1 to 100", opt);
 		r->log_max_file = (int)n;
+	} else if (strncmp(opt, "path=", 5) == 0) {
+		if (opt[5] != '/')
+			return husk_cmd_usage(g, "--log-opt %s: give an absolute path", opt);
+		r->log_path = opt + 5;
 	} else {
-		return husk_cmd_usage(g, "--log-opt %s: husk knows max-size=SIZE and max-file=N", opt);
+		return husk_cmd_usage(g, "--log-opt %s: husk knows max-size=SIZE, max-file=N and path=FILE", opt);
 	}
 	return 0;
 }

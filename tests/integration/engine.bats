@@ -305,6 +305,24 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	run -125 hk run --log-driver syslog busybox true
 }
 
+@test "logs: a disk that fills does not block the container; the error is recorded" {
+	# the log on a small file system of the test's own (--log-opt path=, podman's spelling)
+	mkdir "$TEST_DIR/small"
+	mount -t tmpfs -o size=256k tmpfs "$TEST_DIR/small"
+	hk run -d --name full --log-opt path="$TEST_DIR/small/full.log" busybox sh -c 'for i in $(seq 20000); do echo "line $i of a container that talks a lot"; done; echo done >&2' >/dev/null
+	run -0 hk wait full
+	[ "$output" = 0 ]
+	error=$(hk inspect -f '{{.State.Error}}' full)
+	[[ "$error" == *"$TEST_DIR/small/full.log"* ]] || fail "$error"
+	[[ "$error" == *"No space left on device"* || "$error" == *"filesystem full"* ]] || fail "$error"
+	[ "$(hk inspect -f '{{.LogPath}}' full)" = "$TEST_DIR/small/full.log" ]
+	[ -s "$TEST_DIR/small/full.log" ]
+	hk rm full >/dev/null
+	# the log went with the container
+	[ ! -e "$TEST_DIR/small/full.log" ]
+	umount "$TEST_DIR/small"
+}
+
 @test "-it under a terminal: typed input, detach with ctrl-p ctrl-q, attach again, exit" {
 	command -v tmux >/dev/null || skip "tmux is not installed"
 	sock=$TEST_DIR/tmux.sock

@@ -38,6 +38,7 @@ struct husk_engine_run {
 	const char *log_driver;      /* "k8s-file" (NULL) or "none" */
 	long long log_max_size;      /* --log-opt max-size, bytes; 0: no limit */
 	int log_max_file;            /* --log-opt max-file; 0: 1 */
+	const char *log_path;        /* --log-opt path= (podman's), or NULL: containers/ID/ctr.log */
 	/* what check and create found and made */
 	char id[65];
 	enum husk_net_mode mode;

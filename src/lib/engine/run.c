@@ -169,7 +169,7 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 	json_t *process = json_object_get(spec, "process"), *args = json_object_get(process, "args");
 	_cleanup_free_ char *created = husk_time_format(husk_realtime_ns());
 	_cleanup_free_ char *name = husk_xasprintf("/%s", r->made_name);
-	_cleanup_free_ char *log = husk_xasprintf("%s/ctr.log", dir);
+	_cleanup_free_ char *log = r->log_path ? husk_xstrdup(r->log_path) : husk_xasprintf("%s/ctr.log", dir);
 	const char *network = r->network ? r->network : "bridge";
 	json_t *log_config = json_pack("{s:s, s:{}}", "Type", r->log_driver ? r->log_driver : "k8s-file", "Config");
 	json_t *rec;
@@ -473,6 +473,19 @@ int husk_engine_release(const struct husk_engine *e, const char *id, json_t *rec
 	return rc;
 }
 
+/* A log kept outside the container's directory (--log-opt path=) and its rotated files. */
+static void remove_log(const char *path)
+{
+	if (!path || !*path)
+		return;
+	unlink(path);
+	for (int i = 1; i <= 100; i++) {
+		_cleanup_free_ char *old = husk_xasprintf("%s.%d", path, i);
+		if (unlink(old) < 0 && errno == ENOENT)
+			break;
+	}
+}
+
 int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_err *err)
 {
 	_cleanup_free_ char *run = husk_engine_run_path(e, id, NULL);
@@ -486,6 +499,7 @@ int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_
 		rc = husk_err_copy(err, &ignored);
 	if (remove_snapshot(e, id, err) < 0)
 		rc = -1;
+	remove_log(json_string_value(json_object_get(rec, "LogPath")));
 	husk_name_release(e, json_string_value(json_object_get(rec, "Name")), id);
 	if (husk_rmtree_at(AT_FDCWD, run, &ignored) < 0 && ignored.errnum != ENOENT && rc == 0)
 		rc = husk_err_copy(err, &ignored);
