@@ -679,7 +679,9 @@ int husk_container_stats(const char *root, const char *id, json_t **stats, long 
 	if (husk_state_load(root, id, &lock_fd, &st, err) < 0)
 		return -1;
 	*status = husk_state_status(&st);
-	*stats = husk_cgroup_stats(st.cgroup_dirs, st.n_cgroup_dirs);
+	/* the OOM count alone (a container's end) reads one file, not every statistic */
+	if (stats)
+		*stats = husk_cgroup_stats(st.cgroup_dirs, st.n_cgroup_dirs);
 	*oom_kills = husk_cgroup_oom_kills(st.cgroup_dirs, st.n_cgroup_dirs);
 	husk_state_free(&st);
 	return 0;

@@ -58,7 +58,8 @@ int husk_container_update(const char *root, const char *id, const struct husk_re
 int husk_container_pause(const char *root, const char *id, bool pause, struct husk_err *err);
 /* The processes of the container (host pids). */
 int husk_container_pids(const char *root, const char *id, pid_t **pids, size_t *n, struct husk_err *err);
-/* runc's stats event data; *oom_kills the OOM kill count; stopped when the container is. */
+/* runc's stats event data (stats may be NULL: the OOM count only); *oom_kills the OOM kill count;
+ * stopped when the container is. */
 int husk_container_stats(const char *root, const char *id, json_t **stats, long long *oom_kills,
 			 enum husk_status *status, struct husk_err *err);
 

@@ -211,6 +211,18 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	hk rm f al >/dev/null
 }
 
+@test "the OOM killer's work is recorded: OOMKilled, 137" {
+	hk run -d --name oom --memory 16m busybox sh -c 'x=$(head -c 200m /dev/zero | tr "\0" x)' >/dev/null
+	run -0 hk wait oom
+	[ "$output" = 137 ]
+	[ "$(hk inspect -f '{{.State.OOMKilled}}' oom)" = true ]
+	# and a container that ends by itself was not
+	hk run -d --name fine --memory 16m busybox true >/dev/null
+	hk wait fine >/dev/null
+	[ "$(hk inspect -f '{{.State.OOMKilled}}' fine)" = false ]
+	hk rm oom fine >/dev/null
+}
+
 @test "a killed husk client disturbs nothing: the container runs on, its exit and output are recorded" {
 	"$HUSK" --root "$RUNROOT" run --network none --name k busybox sh -c 'sleep 0.5; echo finished; exit 7' &
 	client=$!

@@ -453,21 +453,18 @@ static int fork_monitor(int *conn, int keep_fd, struct husk_err *err)
 		return husk_err_sys(err, "fork");
 	}
 	if (pid > 0) {
-		int status;
 		close(sv[1]);
-		/* the intermediate process exits at once */
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
 		*conn = sv[0];
 		return 1;
 	}
 	close(sv[0]);
 	int keep[] = {sv[1], keep_fd};
 	close_fds_except(keep, keep_fd >= 0 ? 2 : 1);
-	if (setsid() < 0 || (pid = fork()) < 0)
+	/* one fork, not two: the caller exits soon (husk run -d at once, the foreground one with
+	 * the container), and the monitor is then reparented to init or the nearest subreaper; a
+	 * second fork costs every start a copy of husk's page tables */
+	if (setsid() < 0)
 		_exit(1);
-	if (pid > 0)
-		_exit(0);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	prctl(PR_SET_NAME, "husk-monitor", 0, 0, 0);
 	/* the caller's signals, blocked for its own waiting, are not the monitor's */
@@ -616,13 +613,24 @@ int husk_monitor_exited(const struct husk_engine *e, const char *id, int wstatus
 		unlink(log_error_path);
 	}
 	if (husk_record_load(e, id, &rec, &err) == 0) {
+		bool autoremove = json_is_true(json_object_get(json_object_get(rec, "HostConfig"), "AutoRemove"));
 		x.ran_ns = husk_realtime_ns() - parse_time(json_string_value(json_object_get(json_object_get(rec, "State"),
 											   "StartedAt")));
-		if (husk_engine_release(e, id, rec, &x.oom, &err) < 0)
+		/* --rm (which no restart policy goes with): nothing to record, it goes at once */
+		if (husk_engine_release(e, id, rec, autoremove ? NULL : &x.oom, &err) < 0)
 			dprintf(STDERR_FILENO, "husk: release %s: %s\n", id, err.msg);
 		husk_err_clear(&err);
 		json_decref(rec);
 		rec = NULL;
+		if (autoremove) {
+			_cleanup_close_ int lock = husk_record_lock(e, id, &err);
+			if (lock >= 0 && husk_engine_remove(e, id, &err) < 0)
+				dprintf(STDERR_FILENO, "husk: remove %s: %s\n", id, err.msg);
+			for (size_t i = 0; i < n_clients; i++)
+				send_int(clients[i], HUSK_ATTACH_EXIT, code);
+			unlink_runtime(e, id);
+			return 0;
+		}
 	}
 	if (record_edit(e, id, edit_exited, &x, &rec, &err) < 0) {
 		/* no record: the container was removed under us (husk rm -f) */
@@ -630,12 +638,6 @@ int husk_monitor_exited(const struct husk_engine *e, const char *id, int wstatus
 			send_int(clients[i], HUSK_ATTACH_EXIT, code);
 		unlink_runtime(e, id);
 		return 0;
-	}
-	if (!x.restart && json_is_true(json_object_get(json_object_get(rec, "HostConfig"), "AutoRemove"))) {
-		_cleanup_close_ int lock = husk_record_lock(e, id, &err);
-		if (lock >= 0 && husk_engine_remove(e, id, &err) < 0)
-			dprintf(STDERR_FILENO, "husk: remove %s: %s\n", id, err.msg);
-		husk_err_clear(&err);
 	}
 	/* attached clients hear the end once everything is cleaned up (docker run --rm returns
 	 * after the removal); with a restart to come they are let go now */

@@ -450,15 +450,13 @@ int husk_engine_release(const struct husk_engine *e, const char *id, json_t *rec
 {
 	const char *network = json_string_value(json_object_get(json_object_get(rec, "HostConfig"), "NetworkMode"));
 	struct husk_network net = {0};
-	json_t *stats = NULL;
 	long long ooms = 0;
 	enum husk_status status;
 	char *note = NULL;
 	int rc = 0;
 
-	if (oom_killed && husk_container_stats(e->root, id, &stats, &ooms, &status, NULL) == 0)
+	if (oom_killed && husk_container_stats(e->root, id, NULL, &ooms, &status, NULL) == 0)
 		*oom_killed = ooms > 0;
-	json_decref(stats);
 	if (network && strcmp(network, "none") != 0 && strcmp(network, "host") != 0) {
 		if (husk_network_get(e->storage, strcmp(network, "bridge") == 0 ? HUSK_NETWORK_DEFAULT : network, &net,
 				     &note, err) < 0 ||
