@@ -172,7 +172,7 @@ int husk_engine_kill(const struct husk_engine *e, const char *id, int sig, struc
 		return -1;
 	if (strcmp(status_of(rec), "running") != 0 && strcmp(status_of(rec), "paused") != 0) {
 		json_decref(rec);
-		return husk_err_set(err, EINVAL, "container %.12s is not running", id);
+		return husk_err_set(err, 0, "container %.12s is not running", id);
 	}
 	json_decref(rec);
 	return husk_container_kill(e->root, id, sig, false, err);
@@ -197,7 +197,7 @@ int husk_engine_start(const struct husk_engine *e, const char *id, struct husk_e
 		return -2;
 	}
 	if (strcmp(status_of(rec), "dead") == 0 || strcmp(status_of(rec), "removing") == 0) {
-		husk_err_set(err, EINVAL, "container %.12s is %s: it cannot be started (husk rm it)", id, status_of(rec));
+		husk_err_set(err, 0, "container %.12s is %s: it cannot be started (husk rm it)", id, status_of(rec));
 		json_decref(rec);
 		return -1;
 	}
@@ -218,7 +218,7 @@ int husk_engine_rm(const struct husk_engine *e, const char *id, bool force, stru
 		return -1;
 	if (husk_monitor_alive(e, id)) {
 		if (!force) {
-			husk_err_set(err, EBUSY, "container %.12s is %s: stop it first (husk stop), or remove it with husk rm -f",
+			husk_err_set(err, 0, "container %.12s is %s: stop it first (husk stop), or remove it with husk rm -f",
 				     id, status_of(rec));
 			json_decref(rec);
 			return -1;
@@ -233,7 +233,7 @@ int husk_engine_rm(const struct husk_engine *e, const char *id, bool force, stru
 	if (lock < 0)
 		return -1;
 	if (husk_monitor_alive(e, id))
-		return husk_err_set(err, EBUSY, "container %.12s was started again meanwhile", id);
+		return husk_err_set(err, 0, "container %.12s was started again meanwhile", id);
 	rc = husk_engine_remove(e, id, err);
 	return rc;
 }
@@ -286,9 +286,9 @@ int husk_engine_pause(const struct husk_engine *e, const char *id, bool pause, s
 		return -1;
 	state = json_object_get(rec, "State");
 	if (!husk_monitor_alive(e, id) || !needs_monitor(status_of(rec))) {
-		husk_err_set(err, EINVAL, "container %.12s is not running", id);
+		husk_err_set(err, 0, "container %.12s is not running", id);
 	} else if (pause == (strcmp(status_of(rec), "paused") == 0)) {
-		husk_err_set(err, EINVAL, "container %.12s is %s", id, pause ? "already paused" : "not paused");
+		husk_err_set(err, 0, "container %.12s is %s", id, pause ? "already paused" : "not paused");
 	} else if (husk_container_pause(e->root, id, pause, err) == 0) {
 		json_object_set_new(state, "Status", json_string(pause ? "paused" : "running"));
 		json_object_set_new(state, "Paused", json_boolean(pause));

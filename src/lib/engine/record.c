@@ -114,7 +114,7 @@ int husk_name_check(const char *name, struct husk_err *err)
 
 	if (len == 0 || len > 128 || !isalnum((unsigned char)name[0]) ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") != len)
-		return husk_err_set(err, EINVAL,
+		return husk_err_set(err, 0,
 				    "invalid container name \"%s\": a letter or digit, then letters, digits, '_', '.', '-' "
 				    "(at most 128)", name);
 	return 0;
@@ -142,7 +142,7 @@ int husk_name_claim(const struct husk_engine *e, const char *name, const char *i
 		return husk_err_sys(err, "claim the name %s (%s)", name, path);
 	len = readlink(path, holder, sizeof(holder) - 1);
 	holder[len > 0 ? len : 0] = '\0';
-	return husk_err_set(err, EEXIST,
+	return husk_err_set(err, 0,
 			    "the name \"%s\" is already in use by container %.12s: remove that container (husk rm %s) "
 			    "or choose another name",
 			    name, holder, name);
@@ -221,9 +221,9 @@ int husk_engine_lookup(const struct husk_engine *e, const char *ref, char id[HUS
 	if (found == 1)
 		return 0;
 	if (found > 1)
-		return husk_err_set(err, EINVAL, "\"%s\" is the start of %zu container ids: give more of it", ref, found);
+		return husk_err_set(err, 0, "\"%s\" is the start of %zu container ids: give more of it", ref, found);
 none:
-	return husk_err_set(err, ENOENT, "no container \"%s\" (husk ps -a lists them)", ref);
+	return husk_err_set(err, 0, "no container \"%s\" (husk ps -a lists them)", ref);
 }
 
 char *husk_engine_run_path(const struct husk_engine *e, const char *id, const char *file)
