@@ -25,23 +25,33 @@ work=$(mktemp -d /tmp/bench-detached.XXXXXX)
 
 # The monitors and conmons live in their own sessions: an interrupt does not reach them, and
 # they keep the private namespace alive. inner.sh removes its containers on the way out; this
-# is the net under it: any process still running from this run's store, by pid.
+# is the net under it (inner.sh itself killed): the processes still running from this run's
+# store (monitors, conmons, podman and husk commands: their command lines or environments name
+# it) and their children (the containers' inits), by pid; then the cgroups their containers
+# left (husk's <cgroup>/husk/ID, crun's libpod_parent/libpod-ID: only ever rmdir'd, so only
+# when empty).
 leftovers() {
 	local p
 	for p in /proc/[0-9]*; do
-		{ grep -qaF "$work/" "$p/cmdline" || [[ $(readlink "$p/root") == "$work/"* ]]; } 2>/dev/null && echo "${p#/proc/}"
+		[ "${p#/proc/}" != $$ ] || continue
+		grep -qaF "$work/" "$p/cmdline" "$p/environ" 2>/dev/null || continue
+		echo "${p#/proc/}"; cat "$p"/task/*/children 2>/dev/null
 	done
 	true
 }
 cleanup() {
 	trap - EXIT INT TERM
-	local pids
-	pids=$(leftovers)
-	if [ -n "$pids" ]; then
+	local pids pass id d
+	for pass in 1 2 3 4 5; do
+		pids=$(leftovers)
+		[ -n "$pids" ] || break
 		echo "bench: killing what was left: $(echo $pids)" >&2
 		kill -9 $pids 2>/dev/null || true
-		sleep 0.2
-	fi
+		sleep 0.5
+	done
+	for id in $(ls "$work/husk/containers" 2>/dev/null); do
+		for d in /sys/fs/cgroup/*/husk/"$id" /sys/fs/cgroup/husk/"$id"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+	done
 	rm -rf "$work"
 	remove_empty_cgroup_parents libpod_parent
 }
