@@ -2,9 +2,9 @@
 PREFIX ?= /usr/local
 BUILD ?= build
 CC ?= cc
-PKGS := jansson libcap libseccomp libcrypto libmnl
+PKGS := jansson libcap libseccomp libmnl
 # loaded on first use (src/lib/lazylib.c), not linked: only their headers are needed
-LAZY_PKGS := libarchive libcurl libnftables
+LAZY_PKGS := libarchive libcurl libnftables libcrypto
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-format-truncation $(shell pkg-config --cflags $(PKGS) $(LAZY_PKGS) 2>/dev/null)
 CFLAGS += -DHUSK_LIBEXECDIR='"$(PREFIX)/libexec/husk"'

@@ -1,4 +1,4 @@
-/* libarchive, libcurl and libnftables, loaded on first use. Linked normally they cost every
+/* libarchive, libcurl, libnftables and libcrypto, loaded on first use. Linked normally they cost every
  * husk start ~6 ms (51 shared objects: curl alone brings 30, among them gnutls, krb5, ldap and
  * ICU through libarchive's libxml2), which `husk-oci create` and `husk run` would pay without
  * touching an archive, a registry or a published port. Each function here has the library's
@@ -13,22 +13,24 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 #include <nftables/libnftables.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-enum lazy_lib { LAZY_ARCHIVE, LAZY_CURL, LAZY_NFTABLES };
+enum lazy_lib { LAZY_ARCHIVE, LAZY_CURL, LAZY_NFTABLES, LAZY_CRYPTO };
 
 static const char *const sonames[] = {
 	[LAZY_ARCHIVE] = "libarchive.so.13",
 	[LAZY_CURL] = "libcurl.so.4",
 	[LAZY_NFTABLES] = "libnftables.so.1",
+	[LAZY_CRYPTO] = "libcrypto.so.3",
 };
 
 static void *lazy_sym(enum lazy_lib lib, const char *name)
 {
-	static void *handles[3];
+	static void *handles[sizeof(sonames) / sizeof(sonames[0])];
 	void *sym;
 
 	if (!handles[lib]) {
@@ -146,3 +148,13 @@ _Static_assert(sizeof(long) == sizeof(void *) && sizeof(curl_off_t) == sizeof(vo
 	}
 LAZY_CURL_ONE_ARG(curl_easy_setopt, CURLoption, option)
 LAZY_CURL_ONE_ARG(curl_easy_getinfo, CURLINFO, info)
+
+/* libcrypto: image digests (digest.c), and SHA-256 where the kernel has no AF_ALG (sha256.c).
+ * Linked normally it cost every husk process ~1 ms of relocations. */
+LAZY(LAZY_CRYPTO, EVP_MD_CTX *, EVP_MD_CTX_new, (void), ())
+LAZY_VOID(LAZY_CRYPTO, EVP_MD_CTX_free, (EVP_MD_CTX *a0), (a0))
+LAZY(LAZY_CRYPTO, const EVP_MD *, EVP_sha256, (void), ())
+LAZY(LAZY_CRYPTO, int, EVP_DigestInit_ex, (EVP_MD_CTX *a0, const EVP_MD *a1, ENGINE *a2), (a0, a1, a2))
+LAZY(LAZY_CRYPTO, int, EVP_DigestUpdate, (EVP_MD_CTX *a0, const void *a1, size_t a2), (a0, a1, a2))
+LAZY(LAZY_CRYPTO, int, EVP_DigestFinal_ex, (EVP_MD_CTX *a0, unsigned char *a1, unsigned int *a2), (a0, a1, a2))
+LAZY(LAZY_CRYPTO, int, EVP_Digest, (const void *a0, size_t a1, unsigned char *a2, unsigned int *a3, const EVP_MD *a4, ENGINE *a5), (a0, a1, a2, a3, a4, a5))

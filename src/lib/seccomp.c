@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "seccomp.h"
+#include "sha256.h"
 
 #include <ctype.h>
 #include <fcntl.h>
@@ -10,7 +11,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/seccomp.h>
-#include <openssl/evp.h>
 #include <jansson.h>
 
 #include "spec.h"
@@ -165,13 +165,14 @@ static char *cache_key(const struct husk_seccomp *sc)
 	_cleanup_free_ char *text = husk_xasprintf("husk-seccomp-2 libseccomp-%u.%u.%u api-%u arch-%u\n%s",
 						    v->major, v->minor, v->micro, seccomp_api_get(),
 						    seccomp_arch_native(), json ? json : "");
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
+	unsigned char md[HUSK_SHA256_LEN];
 	char *hex;
 
-	EVP_Digest(text, strlen(text), md, &md_len, EVP_sha256(), NULL);
-	hex = husk_xmalloc(md_len * 2 + 1);
-	for (unsigned i = 0; i < md_len; i++)
+	/* no key, no cache: the filter is compiled as if it were not cached */
+	if (husk_sha256(text, strlen(text), md) < 0)
+		return NULL;
+	hex = husk_xmalloc(sizeof(md) * 2 + 1);
+	for (unsigned i = 0; i < sizeof(md); i++)
 		sprintf(hex + i * 2, "%02x", md[i]);
 	return hex;
 }
@@ -203,8 +204,7 @@ int husk_seccomp_prepare(const struct husk_spec *spec, const char *cache_dir, st
 	bpf->notify = sc->default_action == SCMP_ACT_NOTIFY;
 	for (size_t i = 0; i < sc->n_rules; i++)
 		bpf->notify = bpf->notify || sc->rules[i].action == SCMP_ACT_NOTIFY;
-	if (cache_dir) {
-		key = cache_key(sc);
+	if (cache_dir && (key = cache_key(sc))) {
 		path = husk_xasprintf("%s/seccomp-%s.bpf", cache_dir, key);
 		if (cache_read(path, bpf))
 			return 0;
