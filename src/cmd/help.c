@@ -52,12 +52,12 @@ static const struct {
 	{"create",
 	 "usage: husk oci create [OPTIONS] ID\n\n"
 	 "Create a container from a bundle; its init waits until husk oci start ID.\n"
-	 "  -b, --bundle DIR          the bundle (config.json and the root), default: .\n"
-	 "      --pid-file FILE       write the init's pid to FILE\n"
-	 "      --console-socket SOCK send the terminal's master fd (process.terminal) over SOCK\n"
-	 "      --preserve-fds N      pass N fds beyond stdio (3 .. 3+N-1) on to the process\n"
-	 "      --no-pivot            move the root with MS_MOVE instead of pivot_root\n"
-	 "      --no-new-keyring      keep the caller's session keyring\n"},
+	 "  -b, --bundle DIR            the bundle (config.json and the root), default: .\n"
+	 "      --pid-file FILE         write the init's pid to FILE\n"
+	 "      --console-socket SOCK   send the terminal's master fd (process.terminal) over SOCK\n"
+	 "      --preserve-fds N        pass N fds beyond stdio (3 .. 3+N-1) on to the process\n"
+	 "      --no-pivot              move the root with MS_MOVE instead of pivot_root\n"
+	 "      --no-new-keyring        keep the caller's session keyring\n"},
 	{"delete",
 	 "usage: husk oci delete [-f|--force] ID\n\n"
 	 "Delete a stopped container: its cgroup, state and what it created on the host.\n"
@@ -65,26 +65,26 @@ static const struct {
 	{"events",
 	 "usage: husk oci events [--stats] [--interval DURATION] ID\n\n"
 	 "The container's resource usage and OOM events as JSON lines, every interval (5s).\n"
-	 "      --stats              print the statistics once and exit\n"
-	 "      --interval DURATION  the interval of the stream (5s, 500ms, ...)\n"},
+	 "      --stats                print the statistics once and exit\n"
+	 "      --interval DURATION    the interval of the stream (5s, 500ms, ...)\n"},
 	{"exec",
 	 "usage: husk oci exec [OPTIONS] ID [COMMAND [ARGS...]]\n\n"
 	 "Run another process in a running container.\n"
-	 "  -p, --process FILE        the process as a runtime-spec process JSON\n"
-	 "  -w, --cwd DIR             working directory (absolute)\n"
-	 "  -e, --env K=V             add an environment variable\n"
-	 "  -u, --user UID[:GID]      user and group ids\n"
-	 "      --additional-gids GID more groups\n"
-	 "  -c, --cap CAP             add a capability\n"
-	 "      --no-new-privs        set no_new_privs\n"
-	 "      --apparmor PROFILE    accepted (AppArmor is not applied)\n"
-	 "      --process-label LABEL accepted (SELinux is not applied)\n"
-	 "  -t, --tty                 a terminal for the process\n"
-	 "      --console-socket SOCK send the terminal's master fd over SOCK\n"
-	 "  -d, --detach              do not wait for the process\n"
-	 "      --pid-file FILE       write the process's pid to FILE\n"
-	 "      --preserve-fds N      pass N fds beyond stdio on\n"
-	 "      --cgroup PATH         join this sub-cgroup of the container's\n"},
+	 "  -p, --process FILE          the process as a runtime-spec process JSON\n"
+	 "  -w, --cwd DIR               working directory (absolute)\n"
+	 "  -e, --env K=V               add an environment variable\n"
+	 "  -u, --user UID[:GID]        user and group ids\n"
+	 "      --additional-gids GID   more groups\n"
+	 "  -c, --cap CAP               add a capability\n"
+	 "      --no-new-privs          set no_new_privs\n"
+	 "      --apparmor PROFILE      accepted (AppArmor is not applied)\n"
+	 "      --process-label LABEL   accepted (SELinux is not applied)\n"
+	 "  -t, --tty                   a terminal for the process\n"
+	 "      --console-socket SOCK   send the terminal's master fd over SOCK\n"
+	 "  -d, --detach                do not wait for the process\n"
+	 "      --pid-file FILE         write the process's pid to FILE\n"
+	 "      --preserve-fds N        pass N fds beyond stdio on\n"
+	 "      --cgroup PATH           join this sub-cgroup of the container's\n"},
 	{"features", "usage: husk oci features\n\nPrint what this runtime supports, as JSON (runtime-spec features.json).\n"},
 	{"kill",
 	 "usage: husk oci kill [-a|--all] ID [SIGNAL]\n\n"
