@@ -140,3 +140,88 @@ help_of() {
 	# runc's runtime keeps runc's status
 	run -1 "$HUSK" oci --no-such-flag list
 }
+
+@test "man pages: husk.1, husk-oci.1 and one per command of husk --help, each rendering without a warning" {
+	local c page warn
+	command -v man >/dev/null || skip "man is not installed (make deps installs man-db)"
+	for c in $(engine_commands); do
+		page=$REPO/docs/man/husk-$c.1
+		[ -f "$page" ] || fail "no man page for husk $c: $page"
+	done
+	for page in "$REPO"/docs/man/*.1; do
+		warn=$(MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null)
+		[ -z "$warn" ] || fail "$page: $warn"
+		# a page is more than a title
+		[ "$(MANWIDTH=80 man -l "$page" 2>/dev/null | wc -l)" -ge 15 ] || fail "$page is nearly empty"
+	done
+	[ -f "$REPO/docs/man/husk.1" ]
+	# husk.1 names every command, its files and exit statuses
+	for c in $(engine_commands); do
+		MANWIDTH=200 man -l "$REPO/docs/man/husk.1" 2>/dev/null | grep -qw -- "$c" || fail "husk.1 does not name $c"
+	done
+	# husk-run.1 has every flag husk run --help names
+	local flag
+	for flag in $("$HUSK" run --help | grep -oE -- '--[a-z][a-z-]*' | sort -u); do
+		MANWIDTH=200 man -l "$REPO/docs/man/husk-run.1" 2>/dev/null | grep -qF -- "$flag" || fail "husk-run.1 lacks $flag"
+	done
+}
+
+@test "man pages list the options each command's --help gives" {
+	local c flag page
+	command -v man >/dev/null || skip "man is not installed"
+	for c in $(engine_commands); do
+		[ "$c" = version ] && continue
+		page=$(MANWIDTH=200 man -l "$REPO/docs/man/husk-$c.1" 2>/dev/null)
+		for flag in $("$HUSK" "$c" --help | grep -oE -- '(^|[[ ,|])--[a-z][a-z-]*' | sed 's/^[[ ,|]//' | sort -u); do
+			[ "$flag" = --help ] && continue
+			grep -qF -- "$flag" <<<"$page" || fail "husk-$c.1 lacks $flag (from husk $c --help)"
+		done
+	done
+}
+
+@test "make install puts the man pages and the bash completion under PREFIX" {
+	make -C "$REPO" --no-print-directory -s install BUILD="$HUSK_BUILD" DESTDIR="$TEST_DIR/dest" PREFIX=/usr >/dev/null
+	[ -f "$TEST_DIR/dest/usr/share/man/man1/husk.1" ]
+	[ -f "$TEST_DIR/dest/usr/share/man/man1/husk-run.1" ]
+	[ -f "$TEST_DIR/dest/usr/share/bash-completion/completions/husk" ]
+}
+
+# the completion as bash calls it: COMP_WORDS, COMP_CWORD, then COMPREPLY
+complete_words() {
+	bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _husk_complete; printf "%s\n" "${COMPREPLY[@]}"' \
+		complete "$REPO/contrib/bash-completion/husk" "$@"
+}
+
+@test "bash completion: commands, subcommands, flags, container names, images" {
+	local c got
+	"$HUSK" image bootstrap busybox >/dev/null
+	"$HUSK" --root "$RUNROOT" run --network none --name compl-target busybox true
+	# every command of husk --help, and only those
+	got=$(complete_words "$HUSK" "")
+	[ "$(sort <<<"$got")" = "$(engine_commands | sort)" ] || fail "commands: $got"
+	run -0 complete_words "$HUSK" re
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "rename restart " ] || fail "re: $output"
+	# a flag of run, and one of its container configuration
+	run -0 complete_words "$HUSK" run --det
+	[[ " ${lines[*]} " == *" --detach "* ]] || fail "run --det: $output"
+	run -0 complete_words "$HUSK" run --memory-s
+	[ "$output" = --memory-swap ] || fail "run --memory-s: $output"
+	# the container made above, after stop (with the line's --storage and --root)
+	run -0 complete_words "$HUSK" --storage "$HUSK_STORAGE" --root "$RUNROOT" stop ""
+	[ "$output" = compl-target ] || fail "stop: $output"
+	run -0 complete_words "$HUSK" --root "$RUNROOT" container rm compl
+	[ "$output" = compl-target ] || fail "container rm: $output"
+	# images for run; nothing after the image
+	run -0 complete_words "$HUSK" --root "$RUNROOT" run --name x busy
+	[ "$output" = busybox ] || fail "run: $output"
+	run -0 complete_words "$HUSK" --root "$RUNROOT" run busybox ""
+	[ -z "$output" ] || fail "run IMAGE: $output"
+	# the groups' subcommands and the runtime's verbs
+	for c in $GROUPS_WITH_SUBCOMMANDS; do
+		got=$(complete_words "$HUSK" "$c" "")
+		[ "$(sort <<<"$got")" = "$(group_commands "$c" | sort)" ] || fail "$c: $got"
+	done
+	run -0 complete_words "$HUSK" oci ki
+	[ "$output" = kill ] || fail "oci ki: $output"
+	"$HUSK" --root "$RUNROOT" rm compl-target >/dev/null
+}
