@@ -12,7 +12,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
-	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun man-db
 
 LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c src/lib/engine/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
@@ -109,6 +109,10 @@ install: all
 	ln -sf husk $(DESTDIR)$(PREFIX)/bin/husk-oci
 	install -d $(DESTDIR)$(PREFIX)/libexec/husk
 	install -m 0755 $(BUILD)/husk-monitor $(DESTDIR)$(PREFIX)/libexec/husk/husk-monitor
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 contrib/bash-completion/husk $(DESTDIR)$(PREFIX)/share/bash-completion/completions/husk
 
 clean:
 	rm -rf $(BUILD)

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "../lib/defaults.h"
@@ -21,6 +22,7 @@ struct husk_globals {
 	const char *command;        /* for messages: "create", "start", ... */
 	const char *storage;        /* the image store (husk --storage, HUSK_STORAGE) */
 	char *run;                  /* the engine's runtime directory: <root>-engine */
+	bool usage_failed;          /* husk_cmd_usage was called: the engine exits 125 */
 };
 
 typedef int (*husk_cmd_fn)(struct husk_globals *g, int argc, char **argv);
@@ -48,6 +50,16 @@ void husk_cmd_warn_cb(void *g, const struct husk_err *warning);
 void husk_cmd_debug(struct husk_globals *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A count of fds (--preserve-fds N): 0..65536, or a usage error naming flag. */
 int husk_cmd_parse_fd_count(struct husk_globals *g, const char *flag, const char *text, int *out);
+
+/* --help (src/cmd/help.c): asked among argv[1..] (before a "--"); usage printed on stdout
+ * (a newline added), returns 0; a group's "commands:" list on out, returns 0 (stdout) or 125. */
+bool husk_cmd_help_asked(int argc, char **argv);
+int husk_cmd_help(const char *usage);
+/* For a command that takes no options: one given (before a "--") is a usage error, -1. */
+int husk_cmd_no_options(struct husk_globals *g, int argc, char **argv, const char *usage);
+int husk_cmd_group_usage(FILE *out, const char *group, const struct husk_cmd *subs, size_t n);
+/* husk oci VERB --help's text, NULL for an unknown verb */
+const char *husk_oci_verb_usage(const char *verb);
 
 struct husk_create_opts;
 /* create's and run's flags (runc's): --bundle, --pid-file, --console-socket, --preserve-fds,

@@ -809,16 +809,32 @@ int husk_cmd_engine_attach(struct husk_globals *g, int argc, char **argv)
 
 int husk_cmd_engine_container(struct husk_globals *g, int argc, char **argv)
 {
-	static const char usage[] = "usage: husk container prune [-f] | husk container COMMAND ARGS... (ls, rm, start, stop, ...)";
+	/* docker's container VERB: each the same as husk VERB; ls is ps */
+	static const struct husk_cmd subs[] = {
+		{"attach", NULL, "as husk attach"}, {"cp", NULL, "as husk cp"}, {"exec", NULL, "as husk exec"},
+		{"inspect", NULL, "as husk inspect"}, {"kill", NULL, "as husk kill"}, {"logs", NULL, "as husk logs"},
+		{"ls", NULL, "as husk ps (also: list)"}, {"pause", NULL, "as husk pause"}, {"port", NULL, "as husk port"},
+		{"prune", NULL, "remove every stopped container"}, {"rename", NULL, "as husk rename"},
+		{"restart", NULL, "as husk restart"}, {"rm", NULL, "as husk rm"}, {"run", NULL, "as husk run"},
+		{"start", NULL, "as husk start"}, {"stats", NULL, "as husk stats"}, {"stop", NULL, "as husk stop"},
+		{"top", NULL, "as husk top"}, {"unpause", NULL, "as husk unpause"}, {"wait", NULL, "as husk wait"},
+	};
+	static const char prune_usage[] =
+		"usage: husk container prune [-f|--force]\n\n"
+		"Remove every stopped container (exited or created) with its filesystem and logs.\n"
+		"  -f, --force  accepted, as docker's (husk does not ask)";
 	struct husk_engine e;
 	struct husk_err err = {0};
 	char **ids = NULL;
 	size_t n = 0;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		puts(usage);
-		return argc < 2 ? 125 : 0;
-	}
+	if (argc < 2 || strcmp(argv[1], "--help") == 0)
+		return husk_cmd_group_usage(argc < 2 ? stderr : stdout, "container", subs, ARRAY_SIZE(subs));
+	if (strcmp(argv[1], "prune") == 0 && husk_cmd_help_asked(argc - 1, argv + 1))
+		return husk_cmd_help(prune_usage);
+	for (int i = 2; strcmp(argv[1], "prune") == 0 && i < argc; i++)
+		if (strcmp(argv[i], "-f") != 0 && strcmp(argv[i], "--force") != 0)
+			return husk_cmd_usage(g, "container prune: unknown argument %s\n%s", argv[i], prune_usage), 125;
 	if (strcmp(argv[1], "prune") != 0) {
 		/* docker container VERB is docker VERB */
 		if (strcmp(argv[1], "ls") == 0 || strcmp(argv[1], "list") == 0)
@@ -855,24 +871,32 @@ int husk_cmd_engine_container(struct husk_globals *g, int argc, char **argv)
 
 int husk_cmd_engine_system(struct husk_globals *g, int argc, char **argv)
 {
-	static const char usage[] =
-		"usage: husk system boot | husk system df\n"
+	static const struct husk_cmd subs[] = {
+		{"boot", NULL, "at boot: record the last boot's containers exited, restart by policy"},
+		{"df", NULL, "what the store holds: images, containers' writable layers"},
+	};
+	static const char boot_usage[] =
+		"usage: husk system boot\n"
 		"\n"
-		"df: what the store holds (images, containers' writable layers).\n"
-		"boot, at boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
+		"At boot (contrib/husk.service runs it): containers left running by the last boot are recorded\n"
 		"exited; those with --restart always, or unless-stopped and not stopped by hand, are started.";
 	struct husk_engine e;
 	struct husk_err err = {0};
 	int failed;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		puts(usage);
-		return argc < 2 ? 125 : 0;
-	}
-	if (strcmp(argv[1], "df") == 0)
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+		return husk_cmd_group_usage(stdout, "system", subs, ARRAY_SIZE(subs));
+	if (argc >= 2 && strcmp(argv[1], "df") == 0)
 		return husk_cmd_engine_system_df(g, argc - 1, argv + 1);
-	if (strcmp(argv[1], "boot") != 0)
-		return husk_cmd_usage(g, "%s", usage), 125;
+	if (argc < 2 || strcmp(argv[1], "boot") != 0) {
+		if (argc >= 2)
+			fprintf(stderr, "husk: system: unknown command \"%s\"\n", argv[1]);
+		return husk_cmd_group_usage(stderr, "system", subs, ARRAY_SIZE(subs));
+	}
+	if (husk_cmd_help_asked(argc - 1, argv + 1))
+		return husk_cmd_help(boot_usage);
+	if (argc > 2)
+		return husk_cmd_usage(g, "%s", boot_usage), 125;
 	husk_cmd_engine_init(g, &e);
 	failed = husk_engine_boot(&e, &err);
 	if (failed < 0)

@@ -53,7 +53,7 @@ static int engine_usage(FILE *out)
 		"The image store is %s (--storage or HUSK_STORAGE moves it); container state is under\n"
 		"/run/husk (--root). husk-oci (a link to this binary) is the same as `husk oci`.\n",
 		HUSK_STORE_DEFAULT);
-	return out == stderr ? 1 : 0;
+	return out == stderr ? 125 : 0;
 }
 
 void husk_cmd_engine_init(struct husk_globals *g, struct husk_engine *e)
@@ -127,7 +127,7 @@ int husk_engine_main(int argc, char **argv)
 		return oci_with_globals(&g, argc - optind, argv + optind);
 	if (g.storage[0] != '/') {
 		g.command = "husk";
-		return husk_cmd_usage(&g, "--storage %s: give an absolute path", g.storage);
+		return husk_cmd_usage(&g, "--storage %s: give an absolute path", g.storage), 125;
 	}
 	/* the monitors' sockets and locks: beside the runtime's state, gone at reboot as it is */
 	size_t rootlen = strlen(g.root);
@@ -146,7 +146,9 @@ int husk_engine_dispatch(struct husk_globals *g, int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++) {
 		if (strcmp(argv[0], engine_cmds[i].name) == 0) {
 			g->command = engine_cmds[i].name;
-			return engine_cmds[i].fn(g, argc, argv);
+			int rc = engine_cmds[i].fn(g, argc, argv);
+			/* docker's status for a usage error, whichever parser reported it */
+			return g->usage_failed ? 125 : rc;
 		}
 	}
 	fprintf(stderr, "husk: unknown command \"%s\" (husk --help lists them)\n", argv[0]);

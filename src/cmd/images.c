@@ -58,6 +58,13 @@ static void human_age(const char *rfc3339, char *buf, size_t len)
 		snprintf(buf, len, "%ld years ago", d / (86400 * 365));
 }
 
+static const char images_usage[] =
+	"usage: husk images [-q|--quiet] [--json]\n"
+	"       husk image ls [-q|--quiet] [--json]\n\n"
+	"List the store's images: repository, tag, id, age, size.\n"
+	"  -q, --quiet  the short ids only\n"
+	"      --json   id, names, created and size of each, as a JSON array";
+
 int husk_cmd_images(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'}, {"json", no_argument, NULL, 'j'}, {0}};
@@ -67,6 +74,9 @@ int husk_cmd_images(struct husk_globals *g, int argc, char **argv)
 	bool quiet = false, as_json = false;
 	size_t i, j;
 	int c;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(images_usage);
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
@@ -123,6 +133,11 @@ int husk_cmd_images(struct husk_globals *g, int argc, char **argv)
 	return 0;
 }
 
+static const char bootstrap_usage[] =
+	"usage: husk image bootstrap [--busybox PATH] busybox [NAME[:TAG]]\n\n"
+	"Make an image (busybox, or NAME) from the host's static busybox: no network needed.\n"
+	"      --busybox PATH  the static busybox binary (/bin/busybox)";
+
 static int image_bootstrap(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"busybox", required_argument, NULL, 'b'}, {0}};
@@ -131,6 +146,9 @@ static int image_bootstrap(struct husk_globals *g, int argc, char **argv)
 	struct husk_store s;
 	struct husk_err err = {0};
 	int c, ret;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(bootstrap_usage);
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -152,6 +170,10 @@ static int image_bootstrap(struct husk_globals *g, int argc, char **argv)
 	return 0;
 }
 
+static const char import_usage[] =
+	"usage: husk image import FILE|- [NAME[:TAG]]\n\n"
+	"A root filesystem tarball (gzip, zstd, xz or none; - for stdin) as a one-layer image.";
+
 static int image_import(struct husk_globals *g, int argc, char **argv)
 {
 	char id[HUSK_DIGEST_LEN + 1];
@@ -159,6 +181,11 @@ static int image_import(struct husk_globals *g, int argc, char **argv)
 	struct husk_err err = {0};
 	_cleanup_close_ int fd = -1;
 	int ret;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(import_usage);
+	if (husk_cmd_no_options(g, argc, argv, import_usage) < 0)
+		return 125;
 
 	if (argc < 2 || argc > 3)
 		return husk_cmd_usage(g, "usage: husk image import FILE|- [NAME[:TAG]]");
@@ -177,6 +204,11 @@ static int image_import(struct husk_globals *g, int argc, char **argv)
 	return 0;
 }
 
+static const char load_usage[] =
+	"usage: husk image load [-i|--input] FILE|DIR [NAME[:TAG]]\n\n"
+	"Images from an OCI layout (directory or tar) or a docker-archive (docker save, podman save).\n"
+	"  -i, --input FILE|DIR  what to load";
+
 static int image_load(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"input", required_argument, NULL, 'i'}, {0}};
@@ -186,6 +218,9 @@ static int image_load(struct husk_globals *g, int argc, char **argv)
 	json_t *loaded, *item, *n;
 	size_t i, j;
 	int c, ret;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(load_usage);
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+i:", opts, NULL)) != -1) {
@@ -216,12 +251,21 @@ static int image_load(struct husk_globals *g, int argc, char **argv)
 	return ret < 0 ? husk_cmd_fail(g, &err) : 0;
 }
 
+static const char inspect_usage[] =
+	"usage: husk image inspect IMAGE...\n\n"
+	"The images' records, manifests and configs, as a JSON array.";
+
 static int image_inspect(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_store s;
 	struct husk_err err = {0};
 	json_t *all = json_array();
 	int ret = 0;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(inspect_usage);
+	if (husk_cmd_no_options(g, argc, argv, inspect_usage) < 0)
+		return 125;
 
 	if (argc < 2)
 		return husk_cmd_usage(g, "usage: husk image inspect IMAGE...");
@@ -245,6 +289,11 @@ static int image_inspect(struct husk_globals *g, int argc, char **argv)
 	return ret;
 }
 
+static const char rm_usage[] =
+	"usage: husk image rm [-f|--force] IMAGE...\n\n"
+	"Untag images; an image left without a name is removed with the layers no other uses.\n"
+	"  -f, --force  an image given by id goes even when it has several names";
+
 static int image_rm(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
@@ -252,6 +301,9 @@ static int image_rm(struct husk_globals *g, int argc, char **argv)
 	struct husk_err err = {0};
 	bool force = false;
 	int c, ret = 0;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(rm_usage);
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
@@ -283,11 +335,20 @@ static int image_rm(struct husk_globals *g, int argc, char **argv)
 	return ret;
 }
 
+static const char tag_usage[] =
+	"usage: husk image tag IMAGE NAME[:TAG]\n\n"
+	"Give an image another name.";
+
 static int image_tag(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_store s;
 	struct husk_err err = {0};
 	int ret;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(tag_usage);
+	if (husk_cmd_no_options(g, argc, argv, tag_usage) < 0)
+		return 125;
 
 	if (argc != 3)
 		return husk_cmd_usage(g, "usage: husk image tag IMAGE NAME[:TAG]");
@@ -298,6 +359,10 @@ static int image_tag(struct husk_globals *g, int argc, char **argv)
 	return ret < 0 ? husk_cmd_fail(g, &err) : 0;
 }
 
+static const char prune_usage[] =
+	"usage: husk image prune\n\n"
+	"Remove unnamed images, content no image uses, and what interrupted commands left in tmp/.";
+
 static int image_prune(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_store s;
@@ -305,6 +370,9 @@ static int image_prune(struct husk_globals *g, int argc, char **argv)
 	uint64_t freed = 0;
 	char sz[32];
 	int ret;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(prune_usage);
 
 	(void)argv;
 	if (argc != 1)
@@ -343,8 +411,9 @@ int husk_cmd_image(struct husk_globals *g, int argc, char **argv)
 			}
 		}
 	}
-	fprintf(stderr, "usage: husk image COMMAND\n\ncommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-		fprintf(stderr, "  %-10s %s\n", subs[i].name, subs[i].summary);
-	return 1;
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+		return husk_cmd_group_usage(stdout, "image", subs, ARRAY_SIZE(subs));
+	if (argc >= 2)
+		fprintf(stderr, "husk: image: unknown command \"%s\"\n", argv[1]);
+	return husk_cmd_group_usage(stderr, "image", subs, ARRAY_SIZE(subs));
 }

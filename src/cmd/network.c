@@ -10,12 +10,11 @@
 #include "../lib/net/network.h"
 #include "../lib/util.h"
 
-static const char network_usage[] =
-	"usage: husk network create [--subnet CIDR] [--gateway IP] NAME\n"
-	"       husk network ls [-q]\n"
-	"       husk network inspect NAME...\n"
-	"       husk network rm NAME...\n"
-	"       husk network prune";
+static const char create_usage[] =
+	"usage: husk network create [--subnet CIDR] [--gateway IP] NAME\n\n"
+	"A bridge network for husk run --network NAME (a free 10.x.0.0/16 unless --subnet).\n"
+	"      --subnet CIDR  its IPv4 subnet\n"
+	"      --gateway IP   the bridge's address (the subnet's first by default)";
 
 static int network_create(struct husk_globals *g, int argc, char **argv)
 {
@@ -27,16 +26,19 @@ static int network_create(struct husk_globals *g, int argc, char **argv)
 	struct husk_err err = {0};
 	int opt;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(create_usage);
+
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's': subnet = optarg; break;
 		case 'g': gateway = optarg; break;
-		default: return husk_cmd_usage(g, "%s", network_usage);
+		default: return husk_cmd_usage(g, "%s", create_usage);
 		}
 	}
 	if (optind != argc - 1)
-		return husk_cmd_usage(g, "%s", network_usage);
+		return husk_cmd_usage(g, "%s", create_usage);
 	if (husk_network_create(g->storage, argv[optind], subnet, gateway, &n, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	printf("%s\n", n.name);
@@ -54,6 +56,11 @@ static json_t *find(json_t *all, const char *name)
 	return NULL;
 }
 
+static const char ls_usage[] =
+	"usage: husk network ls [-q|--quiet]\n\n"
+	"List networks.\n"
+	"  -q, --quiet  the names only";
+
 static int network_ls(struct husk_globals *g, int argc, char **argv)
 {
 	bool quiet = argc == 2 && (strcmp(argv[1], "-q") == 0 || strcmp(argv[1], "--quiet") == 0);
@@ -61,8 +68,11 @@ static int network_ls(struct husk_globals *g, int argc, char **argv)
 	json_t *all, *n;
 	size_t i;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(ls_usage);
+
 	if (argc > 2 || (argc == 2 && !quiet))
-		return husk_cmd_usage(g, "%s", network_usage);
+		return husk_cmd_usage(g, "%s", ls_usage);
 	if (husk_network_list(g->storage, &all, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	if (!quiet)
@@ -80,14 +90,23 @@ static int network_ls(struct husk_globals *g, int argc, char **argv)
 	return 0;
 }
 
+static const char inspect_usage[] =
+	"usage: husk network inspect NAME...\n\n"
+	"The networks' records, as a JSON array.";
+
 static int network_inspect(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_err err = {0};
 	json_t *all, *out;
 	int ret = 0;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(inspect_usage);
+	if (husk_cmd_no_options(g, argc, argv, inspect_usage) < 0)
+		return 125;
+
 	if (argc < 2)
-		return husk_cmd_usage(g, "%s", network_usage);
+		return husk_cmd_usage(g, "%s", inspect_usage);
 	if (husk_network_list(g->storage, &all, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	out = json_array();
@@ -111,14 +130,23 @@ static int network_inspect(struct husk_globals *g, int argc, char **argv)
 	return ret;
 }
 
+static const char rm_usage[] =
+	"usage: husk network rm NAME...\n\n"
+	"Remove networks no running container uses.";
+
 static int network_rm(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_lease_owners owners = {.alive = husk_engine_container_alive, .arg = (void *)g->root};
 	struct husk_err err = {0};
 	int ret = 0;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(rm_usage);
+	if (husk_cmd_no_options(g, argc, argv, rm_usage) < 0)
+		return 125;
+
 	if (argc < 2)
-		return husk_cmd_usage(g, "%s", network_usage);
+		return husk_cmd_usage(g, "%s", rm_usage);
 	for (int i = 1; i < argc; i++) {
 		if (husk_network_remove(g->storage, argv[i], &owners, &err) < 0) {
 			ret = husk_cmd_fail(g, &err);
@@ -130,6 +158,10 @@ static int network_rm(struct husk_globals *g, int argc, char **argv)
 	return ret;
 }
 
+static const char prune_usage[] =
+	"usage: husk network prune\n\n"
+	"Remove every network no container uses.";
+
 static int network_prune(struct husk_globals *g, int argc, char **argv)
 {
 	struct husk_lease_owners owners = {.alive = husk_engine_container_alive, .arg = (void *)g->root};
@@ -138,9 +170,12 @@ static int network_prune(struct husk_globals *g, int argc, char **argv)
 	size_t i;
 	int ret = 0;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(prune_usage);
+
 	(void)argv;
 	if (argc != 1)
-		return husk_cmd_usage(g, "%s", network_usage);
+		return husk_cmd_usage(g, "%s", prune_usage);
 	if (husk_network_prune(g->storage, &owners, &removed, &err) < 0)
 		ret = husk_cmd_fail(g, &err);
 	json_array_foreach(removed, i, name)
@@ -151,18 +186,22 @@ static int network_prune(struct husk_globals *g, int argc, char **argv)
 
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(struct husk_globals *, int, char **);
-	} verbs[] = {
-		{"create", network_create}, {"inspect", network_inspect}, {"list", network_ls},
-		{"ls", network_ls}, {"prune", network_prune}, {"rm", network_rm},
+	static const struct husk_cmd verbs[] = {
+		{"create", network_create, "make a bridge network"},
+		{"inspect", network_inspect, "networks' records (JSON)"},
+		{"ls", network_ls, "list networks (also: list)"},
+		{"prune", network_prune, "remove the networks no container uses"},
+		{"rm", network_rm, "remove networks"},
 	};
 
-	if (argc < 2)
-		return husk_cmd_usage(g, "%s", network_usage);
-	for (size_t i = 0; i < ARRAY_SIZE(verbs); i++)
+	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+		return husk_cmd_group_usage(stdout, "network", verbs, ARRAY_SIZE(verbs));
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return network_ls(g, argc - 1, argv + 1);
+	for (size_t i = 0; argc >= 2 && i < ARRAY_SIZE(verbs); i++)
 		if (strcmp(argv[1], verbs[i].name) == 0)
 			return verbs[i].fn(g, argc - 1, argv + 1);
-	return husk_cmd_usage(g, "husk network: unknown command \"%s\"\n%s", argv[1], network_usage);
+	if (argc >= 2)
+		fprintf(stderr, "husk: network: unknown command \"%s\"\n", argv[1]);
+	return husk_cmd_group_usage(stderr, "network", verbs, ARRAY_SIZE(verbs));
 }

@@ -83,6 +83,10 @@ int husk_oci_main(int argc, char **argv)
 	for (size_t i = 0; i < ARRAY_SIZE(oci_cmds); i++) {
 		if (strcmp(argv[optind], oci_cmds[i].name) == 0) {
 			g.command = oci_cmds[i].name;
+			/* runc's flags parse as -flag or --flag: either spelling asks for help */
+			if (optind + 1 < argc && husk_oci_verb_usage(oci_cmds[i].name) && (strcmp(argv[optind + 1], "--help") == 0 ||
+						  strcmp(argv[optind + 1], "-help") == 0 || strcmp(argv[optind + 1], "-h") == 0))
+				return husk_cmd_help(husk_oci_verb_usage(oci_cmds[i].name));
 			husk_cmd_debug(&g, "%s", g.command);
 			return oci_cmds[i].fn(&g, argc - optind, argv + optind);
 		}

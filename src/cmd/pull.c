@@ -50,6 +50,13 @@ static void draw(void *arg, enum husk_pull_event ev, const char *digest, uint64_
 		fprintf(stderr, "\r\033[K%.12s: [%s] %.1f/%.1f MB", short_id, bar, (double)done / 1e6, (double)total / 1e6);
 }
 
+static const char pull_usage[] =
+	"usage: husk pull [--tls-verify=false] [-q|--quiet] IMAGE\n\n"
+	"Fetch an image from a registry into the store (manifest lists: this machine's platform;\n"
+	"bearer tokens; interrupted downloads resume).\n"
+	"      --tls-verify=false  plain HTTP, or HTTPS without checking the certificate\n"
+	"  -q, --quiet             no progress";
+
 int husk_cmd_pull(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -63,6 +70,8 @@ int husk_cmd_pull(struct husk_globals *g, int argc, char **argv)
 	struct husk_err err = {0};
 	int c, ret;
 
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(pull_usage);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+q", opts, NULL)) != -1) {
 		switch (c) {

@@ -63,6 +63,7 @@ int husk_cmd_usage(struct husk_globals *g, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
 	va_end(ap);
+	g->usage_failed = true;
 	return husk_cmd_fail(g, &err);
 }
 

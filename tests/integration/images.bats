@@ -334,7 +334,7 @@ no_containers_left() {
 	[[ $stderr == *"no image busybox in the store (get it with \`husk pull busybox\`, or make busybox with \`husk image bootstrap busybox\`)"* ]] || fail "$stderr"
 	run -1 --separate-stderr "$HUSK" --storage /proc/husk-store images
 	[[ $stderr == *"image store /proc/husk-store (choose another with --storage DIR or HUSK_STORAGE)"* ]] || fail "$stderr"
-	run -1 --separate-stderr "$HUSK" --storage relative images
+	run -125 --separate-stderr "$HUSK" --storage relative images
 	[[ $stderr == *"--storage relative: give an absolute path"* ]]
 	hk image bootstrap busybox >/dev/null
 	config=$(hk image inspect busybox | jq -r '.[0].Id')
