@@ -45,10 +45,10 @@ static int engine_usage(FILE *out)
 		"\n"
 		"commands:\n");
 	for (size_t i = 0; i < ARRAY_SIZE(engine_cmds); i++)
-		fprintf(out, "  %-8s %s\n", engine_cmds[i].name, engine_cmds[i].summary);
+		fprintf(out, "  %-10s %s\n", engine_cmds[i].name, engine_cmds[i].summary);
 	fprintf(out,
-		"  oci      the OCI runtime, with runc's command line (husk oci --help)\n"
-		"  version  print the version\n"
+		"  oci        the OCI runtime, with runc's command line (husk oci --help)\n"
+		"  version    print the version\n"
 		"\n"
 		"The image store is %s (--storage or HUSK_STORAGE moves it); container state is under\n"
 		"/run/husk (--root). husk-oci (a link to this binary) is the same as `husk oci`.\n",
