@@ -90,7 +90,7 @@ make_container() {
 	[ -f "$UPPER/abs-file" ] && [ ! -L "$UPPER/abs-file" ]
 	run -1 --separate-stderr hk cp "$TEST_DIR/host/p" "$ID:/nodir/"
 	[[ $stderr == "husk: cp: /nodir/: no such directory"* ]] || fail "$stderr"
-	run -1 --separate-stderr hk cp "$TEST_DIR/host/p" "$TEST_DIR/host/q"
+	run -125 --separate-stderr hk cp "$TEST_DIR/host/p" "$TEST_DIR/host/q"
 	[[ $stderr == *"one of SRC and DEST must be CONTAINER:PATH"* ]] || fail "$stderr"
 	run -1 --separate-stderr hk cp "$TEST_DIR/host/p" nosuch:/tmp
 	[[ $stderr == *'no container "nosuch"'* ]] || fail "$stderr"

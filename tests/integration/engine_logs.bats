@@ -65,7 +65,7 @@ hk() {
 	run -0 --separate-stderr hk logs --since 2026-11-29T15:04:07Z --until 2026-11-29T15:04:09Z web
 	[ "$output" = "joined line" ] || fail "$output"
 	[ "$stderr" = "another error" ] || fail "$stderr"
-	run -1 --separate-stderr hk logs --tail x web
+	run -125 --separate-stderr hk logs --tail x web
 	[[ $stderr == *"--tail x: "* ]] || fail "$stderr"
 }
 
