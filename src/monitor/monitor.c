@@ -244,7 +244,8 @@ static void log_failed(const char *what, const char *on, int err)
 	if (!opt.log_error_path || logf.error_written)
 		return;
 	logf.error_written = true;
-	int fd = open(opt.log_error_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* appended: each relay of the container's life (restarts) adds at most one line */
+	int fd = open(opt.log_error_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		report("open", opt.log_error_path, errno);
 		return;
