@@ -189,8 +189,9 @@ records() { grep -E " $2 [FP] " "$1" | cut -d' ' -f3-; }
 	mkdir "$D/small"
 	mount -t tmpfs -o size=64k tmpfs "$D/small"
 	dd if=/dev/zero of="$D/small/filler" bs=4k 2>/dev/null || true
-	# the child waits for the failure to be recorded, then frees space
-	start_relay "seq -f 'dropped %g' 1 2000; i=0; while [ ! -s $D/log-error ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done; rm $D/small/filler; echo after-free" \
+	# the child waits for the failure to be recorded, then frees space (64k: room enough for
+	# the records the relay still had to write after that, and the last one)
+	start_relay "seq -f 'dropped %g' 1 200; i=0; while [ ! -s $D/log-error ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done; rm $D/small/filler; echo after-free" \
 		--log "$D/small/ctr.log" --log-error "$D/log-error"
 	wait_relay
 	[ "$RELAY_RC" -eq 0 ]
@@ -202,6 +203,23 @@ records() { grep -E " $2 [FP] " "$1" | cut -d' ' -f3-; }
 	# no torn record; what came after the space was freed is there
 	run ! grep -Ev "$CRI" "$D/small/ctr.log"
 	records "$D/small/ctr.log" stdout | grep -qx 'F after-free'
+}
+
+@test "log filling up again: no torn record, one --log-error line for several failures, the container is not held up" {
+	mkdir "$D/small"
+	mount -t tmpfs -o size=64k tmpfs "$D/small"
+	dd if=/dev/zero of="$D/small/filler" bs=4k 2>/dev/null || true
+	# full: the first failure; then space is freed, and 280k of 140-byte records fill it again
+	# (a record torn at the last page, a second failure)
+	line="$(printf %100s | tr ' ' x)"
+	start_relay "echo first; i=0; while [ ! -s $D/log-error ] && [ \$i -lt 600 ]; do sleep 0.05; i=\$((i+1)); done; rm $D/small/filler; seq -f 'line %04g $line' 1 2000" \
+		--log "$D/small/ctr.log" --log-error "$D/log-error"
+	wait_relay
+	[ "$(sed -n '/^--status$/{n;p}' "$D/exec.argv")" = 0 ]
+	[ "$(wc -l < "$D/log-error")" -eq 1 ]
+	[ "$(wc -l < "$D/relay.err")" -gt 1 ]
+	run ! grep -Ev "$CRI"'line [0-9]{4} x{100}$' "$D/small/ctr.log"
+	[ "$(wc -l < "$D/small/ctr.log")" -gt 100 ]
 }
 
 @test "10 MB with no client and no log reader: the container finishes" {
