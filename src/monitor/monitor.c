@@ -84,10 +84,8 @@ static struct {
 	.log_max_file = 1,
 };
 
-static struct out outs[N_OUT] = {
-	[OUT_STDOUT] = { .fd = -1, .name = "stdout", .type = 'o', .want = WANT_STDOUT },
-	[OUT_STDERR] = { .fd = -1, .name = "stderr", .type = 'e', .want = WANT_STDERR },
-};
+/* set in main: an initializer would put the buffers in .data, in the file and in memory */
+static struct out outs[N_OUT];
 
 static struct client clients[MAX_CLIENTS];
 static int n_clients;
@@ -246,7 +244,8 @@ static void log_failed(const char *what, const char *on, int err)
 	if (!opt.log_error_path || logf.error_written)
 		return;
 	logf.error_written = true;
-	int fd = open(opt.log_error_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	/* appended: each relay of the container's life (restarts) adds at most one line */
+	int fd = open(opt.log_error_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		report("open", opt.log_error_path, errno);
 		return;
@@ -817,6 +816,18 @@ int main(int argc, char **argv)
 	sigset_t chld, old_mask;
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, ign = { .sa_handler = SIG_IGN }, old_chld, old_pipe;
 
+	/* field by field: a struct assignment would write (and so make resident) the buffers */
+	static const struct {
+		const char *name;
+		char type;
+		int want;
+	} streams[N_OUT] = { { "stdout", 'o', WANT_STDOUT }, { "stderr", 'e', WANT_STDERR } };
+	for (int i = 0; i < N_OUT; i++) {
+		outs[i].fd = -1;
+		outs[i].name = streams[i].name;
+		outs[i].type = streams[i].type;
+		outs[i].want = streams[i].want;
+	}
 	parse_args(argc, argv);
 	close_others();
 
