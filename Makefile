@@ -12,7 +12,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
-	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun man-db
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun man-db musl-tools
 
 LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c src/lib/engine/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
@@ -37,9 +37,13 @@ $(BUILD)/dmz-blob.o: src/dmz/blob.S $(BUILD)/husk-dmz
 
 # husk-monitor: the relay a detached container's monitor exec's (src/monitor/monitor.c): static,
 # libc only, small, so that an idle one costs little memory
+# libc only, small, so that an idle one costs little memory: musl's (musl-tools) when it is
+# there, a tenth of static glibc's resident code; the kernel's headers from the system's
+MONITOR_CC := $(shell command -v musl-gcc 2>/dev/null || echo $(CC))
+MONITOR_INC := $(if $(findstring musl,$(MONITOR_CC)),-idirafter /usr/include -idirafter /usr/include/$(shell $(CC) -dumpmachine))
 $(BUILD)/husk-monitor: src/monitor/monitor.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 -Os -Wall -Wextra -static -Wl,--gc-sections -ffunction-sections -fdata-sections -s -o $@ $<
+	$(MONITOR_CC) -std=gnu11 -Os -Wall -Wextra $(MONITOR_INC) -static -Wl,--gc-sections -ffunction-sections -fdata-sections -s -o $@ $<
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	ar rcs $@ $^

@@ -28,11 +28,26 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Built against musl where it is there (a few hundred KiB less of resident libc code than static
+ * glibc: what an idle monitor costs is mostly its own text), so only what both libcs have, and
+ * the system calls themselves for what musl 1.2.3 does not wrap. */
+static int sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+#define close_range sys_close_range
+static int sys_execveat(int fd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	return (int)syscall(SYS_execveat, fd, path, argv, envp, flags);
+}
+#define execveat sys_execveat
 
 extern char **environ;
 
@@ -159,7 +174,7 @@ static void report_to(struct text *out, const char *what, const char *on, int er
 		add(&t, on);
 	}
 	if (err) {
-		const char *d = strerrordesc_np(err);
+		const char *d = strerror(err);
 		add(&t, ": ");
 		add(&t, d ? d : "unknown error");
 	}
