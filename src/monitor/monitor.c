@@ -880,8 +880,8 @@ int main(int argc, char **argv)
 	set_nonblock(opt.listen_fd, "the listening socket");
 	for (int i = 0; i < n_clients; i++)
 		set_nonblock(clients[i].fd, "a client socket");
-	if (opt.log_path)
-		log_open(false);
+	/* the log is made by the first line to go in it: a container that says nothing costs no
+	 * file (an inode made and removed is most of what a `run --rm true` spends on a disk) */
 	reap(); /* an init that exited before the signalfd existed sent a SIGCHLD no one saw */
 
 	long long deadline = 0;
