@@ -22,6 +22,8 @@ count=${HUSK_BENCH_COUNT:-100}
 [ -x "$here/build/husk" ] && [ -x "$here/build/husk-monitor" ] || { echo "bench: make first" >&2; exit 1; }
 for tool in podman crun jq bc; do command -v $tool >/dev/null || apt-get install -y -qq $tool >/dev/null; done
 work=$(mktemp -d /tmp/bench-detached.XXXXXX)
+# runtime state where it lives in use: on /run (tmpfs); the stores stay on disk
+runwork=$(mktemp -d /run/bench-detached.XXXXXX)
 
 # The monitors and conmons live in their own sessions: an interrupt does not reach them, and
 # they keep the private namespace alive. inner.sh removes its containers on the way out; this
@@ -52,7 +54,7 @@ cleanup() {
 	for id in $(ls "$work/husk/containers" 2>/dev/null); do
 		for d in /sys/fs/cgroup/*/husk/"$id" /sys/fs/cgroup/husk/"$id"; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
 	done
-	rm -rf "$work"
+	rm -rf "$work" "$runwork"
 	remove_empty_cgroup_parents libpod_parent
 }
 trap cleanup EXIT
@@ -67,8 +69,8 @@ jq --arg root "$rootfs" '.process.args = ["true"] | .process.terminal = false | 
 cat > "$work/inner.sh" <<'INNER'
 set -euo pipefail
 export CONTAINERS_CONF=$work/pod/containers.conf CONTAINERS_STORAGE_CONF=$work/pod/storage.conf
-H="$here/build/husk --storage $work/husk --root $work/run"
-B=${HUSK_BASELINE:+$HUSK_BASELINE --storage $work/base --root $work/base-run}
+H="$here/build/husk --storage $work/husk --root $runwork/run"
+B=${HUSK_BASELINE:+$HUSK_BASELINE --storage $work/base --root $runwork/base-run}
 crun=$(command -v crun)
 P="podman"
 PR="podman run --runtime $crun --network none"
@@ -150,8 +152,8 @@ gone
 trap gone EXIT
 
 # 4. the foreground run
-O="$here/build/husk-oci --root $work/oci"
-BO=${HUSK_BASELINE:+$HUSK_BASELINE oci --root $work/base-oci}
+O="$here/build/husk-oci --root $runwork/oci"
+BO=${HUSK_BASELINE:+$HUSK_BASELINE oci --root $runwork/base-oci}
 cd $work/bundle
 $H run --rm --network none localhost/busybox true; $O run w >/dev/null; $PR --rm localhost/busybox true
 [ -z "$B" ] || { $B run --rm --network none localhost/busybox true; $BO run w >/dev/null; }
@@ -171,7 +173,7 @@ for i in $(seq $runs); do
 done >> $out
 INNER
 : > "$work/results"
-env work="$work" here="$here" runs="$runs" count="$count" HUSK_BASELINE="${HUSK_BASELINE:-}" \
+env work="$work" runwork="$runwork" here="$here" runs="$runs" count="$count" HUSK_BASELINE="${HUSK_BASELINE:-}" \
 	"$peers/ns.sh" bash "$work/inner.sh"
 
 t() { awk -v k="$1" '$1 == "T" && $2 == k {print $3}' "$work/results" | median; }

@@ -62,8 +62,10 @@ int husk_record_save(const struct husk_engine *e, const char *id, json_t *rec, s
 
 int husk_record_lock(const struct husk_engine *e, const char *id, struct husk_err *err)
 {
-	_cleanup_free_ char *path = husk_xasprintf("%s/containers/%s/lock", e->storage, id);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* the container's directory itself: no lock file to make (an inode, on the store's disk,
+	 * for every container) */
+	_cleanup_free_ char *path = husk_xasprintf("%s/containers/%s", e->storage, id);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
 		return husk_err_sys(err, "open %s", path);

@@ -3,7 +3,7 @@
  *   STORAGE/containers/ID/container.json   the record: docker-inspect shaped (Id, Name, Created,
  *                                           Config, HostConfig, State, RestartCount, LogPath,
  *                                           NetworkSettings, Mounts), replaced atomically
- *   STORAGE/containers/ID/lock              flock: one husk command at a time on a container
+ *   STORAGE/containers/ID/ (the directory)  flock: one husk command at a time on a container
  *   STORAGE/names/NAME                      a symlink to ID: symlinkat claims a name atomically
  *   RUN/ID/monitor.lock                     flock held by the container's monitor while it lives
  *   RUN/ID/attach                           the monitor's socket (clients attach there)
