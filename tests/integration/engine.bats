@@ -360,6 +360,25 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	hk rm tty >/dev/null
 }
 
+@test "logs -f follows a running container to its end; rename keeps everything but the name" {
+	hk run -d --name talk busybox sh -c 'echo first; sleep 0.5; echo second >&2; sleep 0.3; echo third' >/dev/null
+	run -0 --separate-stderr hk logs -f talk
+	[ "$output" = "$(printf 'first\nthird')" ] || fail "$output"
+	[ "$stderr" = second ] || fail "$stderr"
+	id=$(hk inspect -f '{{.Id}}' talk)
+	run -0 hk rename talk chatter
+	[ "$(hk inspect -f '{{.Id}}' chatter)" = "$id" ]
+	[ "$(hk inspect -f '{{.Name}}' chatter)" = /chatter ]
+	run -1 hk inspect talk
+	# the old name is free again, the new one taken
+	hk run -d --name talk busybox true >/dev/null
+	run -1 hk rename talk chatter
+	[[ "$output" == *'"chatter" is already in use by container '"${id:0:12}"* ]] || fail "$output"
+	run -0 hk logs chatter
+	[[ "$output" == *first*third* ]]
+	hk rm chatter talk >/dev/null
+}
+
 @test "--help on every engine command, to stdout, status 0" {
 	for c in run ps inspect stop start restart kill rm wait attach pause unpause rename; do
 		run -0 hk "$c" --help
