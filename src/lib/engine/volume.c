@@ -502,12 +502,13 @@ char *husk_volume_users(const struct husk_engine *e, const char *name)
 {
 	char **ids = NULL, *out = NULL;
 	size_t n = 0;
+	struct husk_err ignored = {0};
 
-	if (husk_record_list(e, &ids, &n, NULL) < 0)
+	if (husk_record_list(e, &ids, &n, &ignored) < 0)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
 		json_t *rec = NULL;
-		if (husk_record_load(e, ids[i], &rec, NULL) < 0)
+		if (husk_record_load(e, ids[i], &rec, &ignored) < 0)
 			continue;
 		if (record_mounts(rec, name)) {
 			const char *cname = json_string_value(json_object_get(rec, "Name"));
