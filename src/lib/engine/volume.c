@@ -123,8 +123,10 @@ int husk_mount_parse_volume(const char *text, struct husk_mount_spec *m, struct 
 		return husk_err_set(err, EINVAL, "-v %s: too many colons (SOURCE:TARGET[:OPTIONS])", text);
 	if (n == 1) {
 		target = parts[0];
-	} else if (n == 2 && parts[1][0] != '/' && parts[0][0] == '/') {
-		/* "/data:ro": an anonymous volume with options, as docker reads it */
+	} else if (n == 2 && parts[1][0] != '/' && parts[0][0] == '/' && parse_v_options(text, parts[1], m, NULL) == 0) {
+		/* "/data:ro": an anonymous volume with options, as docker reads it ("/x:data" is not:
+		 * data is no option, so it is a relative target, refused below) */
+		memset(m, 0, sizeof(*m));
 		target = parts[0];
 		opts = parts[1];
 	} else {
@@ -706,7 +708,7 @@ static json_t *oci_mount(const char *target, const char *type, const char *sourc
 
 struct planned {
 	struct husk_mount_spec m;    /* owned copy */
-	bool from_image;             /* the image's Volumes: anonymous, dropped if a mount covers it */
+	size_t order;                /* its place as given */
 };
 
 static void add_planned(struct planned **list, size_t *n, const struct husk_mount_spec *m)
@@ -714,6 +716,7 @@ static void add_planned(struct planned **list, size_t *n, const struct husk_moun
 	*list = husk_xrealloc(*list, (*n + 1) * sizeof(**list));
 	struct planned *p = &(*list)[(*n)++];
 	memset(p, 0, sizeof(*p));
+	p->order = *n - 1;
 	p->m = *m;
 	p->m.source = m->source ? husk_xstrdup(m->source) : NULL;
 	p->m.target = husk_xstrdup(m->target);
@@ -773,6 +776,27 @@ static int volumes_from(const struct husk_engine *e, const char *text, struct pl
 	return 0;
 }
 
+static size_t depth(const char *path)
+{
+	size_t d = 0;
+
+	for (const char *p = path; *p; p++)
+		if (*p != '/' && (p == path || p[-1] == '/'))
+			d++;
+	return d;
+}
+
+/* stable: equal depths keep the command line's order (the index breaks ties) */
+static int by_depth(const void *a, const void *b)
+{
+	const struct planned *x = a, *y = b;
+	size_t dx = depth(x->m.target), dy = depth(y->m.target);
+
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
 static void free_planned(struct planned *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -825,6 +849,8 @@ int husk_volumes_prepare(const struct husk_engine *e, struct husk_engine_run *r,
 			add_planned(&list, &n, &s);
 	}
 
+	/* a parent before what is mounted in it (docker's order): /data, then /data/x */
+	qsort(list, n, sizeof(*list), by_depth);
 	for (i = 0; i < n; i++) {
 		struct husk_mount_spec *m = &list[i].m;
 		json_t *opts = json_array();
