@@ -136,8 +136,9 @@ int husk_mount_parse_volume(const char *text, struct husk_mount_spec *m, struct 
 	}
 	if (source && !*source)
 		return husk_err_set(err, EINVAL, "-v %s: an empty source before the colon", text);
-	if (husk_mount_target_check(target, "-v", err) < 0)
-		return husk_err_wrap(err, "-v %s", text);
+	_cleanup_free_ char *what = husk_xasprintf("-v %s", text);
+	if (husk_mount_target_check(target, what, err) < 0)
+		return -1;
 	if (opts && parse_v_options(text, opts, m, err) < 0)
 		return -1;
 	if (source && source[0] == '/') {
@@ -277,8 +278,9 @@ int husk_mount_parse_mount(const char *text, struct husk_mount_spec *m, struct h
 	if (t == ARRAY_SIZE(types))
 		return husk_err_set(err, EINVAL, "--mount %s: type=%s: one of bind, volume, tmpfs", text, type);
 	m->type = types[t].type;
-	if (husk_mount_target_check(target, "--mount", err) < 0)
-		return husk_err_wrap(err, "--mount %s", text);
+	_cleanup_free_ char *what = husk_xasprintf("--mount %s", text);
+	if (husk_mount_target_check(target, what, err) < 0)
+		return -1;
 	if (source && !*source)
 		source = NULL;
 	if (m->type == HUSK_MOUNT_BIND) {
@@ -320,8 +322,9 @@ int husk_mount_parse_tmpfs(const char *text, struct husk_mount_spec *m, struct h
 
 	memset(m, 0, sizeof(*m));
 	m->type = HUSK_MOUNT_TMPFS;
-	if (husk_mount_target_check(target, "--tmpfs", err) < 0)
-		return husk_err_wrap(err, "--tmpfs %s", text);
+	_cleanup_free_ char *what = husk_xasprintf("--tmpfs %s", text);
+	if (husk_mount_target_check(target, what, err) < 0)
+		return -1;
 	if (colon) {
 		for (const char *p = colon + 1; *p;) {
 			size_t len = strcspn(p, ","), i;
