@@ -288,6 +288,9 @@ mounts_of() { hk inspect -f '{{json .Mounts}}' "$1"; }
 		ln -s $CANARY /data/abs
 		ln -s ../../../../../../../..$CANARY /data/rel
 		mkdir -p /data/real && ln -s /data/abs /data/parent"
+	# the trap is armed: followed on the host, each link lands in the canary
+	[ "$(realpath "$HUSK_STORAGE/volumes/trap/_data/abs")" = "$CANARY" ]
+	[ "$(realpath "$HUSK_STORAGE/volumes/trap/_data/rel")" = "$CANARY" ]
 	# mounts whose targets go through each planted link: the bind, a tmpfs and a volume
 	run -0 hk run --rm -v trap:/data -v "$TEST_DIR/src:/data/abs/x" --tmpfs /data/rel/t \
 		-v other:/data/parent/y busybox sh -c 'echo w > /data/rel/t/f; echo w > /data/parent/y/f; cat /data/abs/x/p'
