@@ -189,6 +189,11 @@ mounts_of() { hk inspect -f '{{json .Mounts}}' "$1"; }
 	[[ "$gen" =~ ^[0-9a-f]{64}$ ]] || fail "$gen"
 	run -0 hk volume create lab
 	[ "$output" = lab ]
+	# creators racing for one name: all succeed, one volume, never one without its record
+	for i in 1 2 3 4 5 6; do hk volume create racing >"$TEST_DIR/c$i" 2>&1 & done
+	wait
+	for i in 1 2 3 4 5 6; do [ "$(cat "$TEST_DIR/c$i")" = racing ] || fail "creator $i: $(cat "$TEST_DIR/c$i")"; done
+	run -0 hk volume rm racing
 	run -0 hk volume ls
 	[ "${lines[0]}" = "DRIVER     VOLUME NAME" ] && [ "${#lines[@]}" -eq 3 ] || fail "$output"
 	run -0 hk volume ls -q --filter label=team=a

@@ -390,12 +390,26 @@ static void random_name(char name[65])
 	name[64] = '\0';
 }
 
+static int existing(const char *storage, const char *name, json_t **rec, struct husk_err *err)
+{
+	json_t *r;
+
+	if (husk_volume_load(storage, name, &r, err) < 0)
+		return -1;
+	if (rec)
+		*rec = r;
+	else
+		json_decref(r);
+	return 0;
+}
+
 int husk_volume_create(const char *storage, const char *name, json_t *labels, json_t *opts, bool anonymous,
 		       json_t **rec, bool *made, struct husk_err *err)
 {
-	_cleanup_free_ char *top = husk_xasprintf("%s/volumes", storage), *dir = NULL, *data = NULL, *file = NULL;
+	_cleanup_free_ char *top = husk_xasprintf("%s/volumes", storage), *dir = NULL, *data = NULL;
+	_cleanup_free_ char *tmp = NULL, *tmp_data = NULL, *tmp_file = NULL;
 	_cleanup_free_ char *created = husk_time_format(husk_realtime_ns()), *text = NULL;
-	char generated[65];
+	char generated[65], tmpname[65];
 	json_t *r;
 
 	if (made)
@@ -409,23 +423,19 @@ int husk_volume_create(const char *storage, const char *name, json_t *labels, js
 	if (husk_mkdir_p(top, 0700, err) < 0)
 		return -1;
 	dir = volume_path(storage, name, NULL);
-	/* mkdir decides between two creators of one name: the other one finds it */
-	if (mkdir(dir, 0755) < 0) {
-		if (errno != EEXIST)
-			return husk_err_sys(err, "create volume directory %s", dir);
-		if (husk_volume_load(storage, name, &r, err) < 0)
-			return -1;
-		if (rec)
-			*rec = r;
-		else
-			json_decref(r);
-		return 0;
-	}
+	/* an existing volume is used as it is */
+	if (access(dir, F_OK) == 0)
+		return existing(storage, name, rec, err);
+	/* made whole under a temporary name, then renamed into place: a volume is never seen
+	 * without its record, and of two creators of one name the rename decides */
+	random_name(tmpname);
+	tmp = husk_xasprintf("%s/.new-%.16s", top, tmpname);
+	tmp_data = husk_xasprintf("%s/_data", tmp);
+	tmp_file = husk_xasprintf("%s/volume.json", tmp);
 	data = volume_path(storage, name, "_data");
-	file = volume_path(storage, name, "volume.json");
-	if (mkdir(data, 0755) < 0) {
-		husk_err_sys(err, "create %s", data);
-		rmdir(dir);
+	if (mkdir(tmp, 0755) < 0 || mkdir(tmp_data, 0755) < 0) {
+		husk_err_sys(err, "create volume %s: mkdir %s", name, tmp_data);
+		rmdir(tmp);
 		return -1;
 	}
 	r = json_object();
@@ -441,10 +451,19 @@ int husk_volume_create(const char *storage, const char *name, json_t *labels, js
 		/* docker 23+ marks them so; prune without --all removes only these */
 		json_object_set_new(json_object_get(r, "Labels"), "com.docker.volume.anonymous", json_string(""));
 	text = json_dumps(r, JSON_INDENT(4));
-	if (husk_write_file_atomic(file, text, strlen(text), 0600, err) < 0) {
+	if (husk_write_file_atomic(tmp_file, text, strlen(text), 0600, err) < 0) {
 		json_decref(r);
-		husk_rmtree_at(AT_FDCWD, dir, NULL);
+		husk_rmtree_at(AT_FDCWD, tmp, NULL);
 		return -1;
+	}
+	if (rename(tmp, dir) < 0) {
+		int e = errno;
+		json_decref(r);
+		husk_rmtree_at(AT_FDCWD, tmp, NULL);
+		if (e == EEXIST || e == ENOTEMPTY)
+			return existing(storage, name, rec, err);
+		errno = e;
+		return husk_err_sys(err, "create volume %s: rename %s to %s", name, tmp, dir);
 	}
 	if (made)
 		*made = true;
