@@ -127,6 +127,7 @@ int husk_cmd_engine_monitor_exited(struct husk_globals *g, int argc, char **argv
 /* husk COMMAND ARGS (argv[0] the command) after the global options. */
 int husk_engine_dispatch(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_volume(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_logs(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_cp(struct husk_globals *g, int argc, char **argv);
 

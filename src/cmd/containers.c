@@ -15,6 +15,7 @@
 #include "../lib/engine/monitor.h"
 #include "../lib/engine/ops.h"
 #include "../lib/engine/record.h"
+#include "../lib/engine/volume.h"
 #include "../lib/names.h"
 #include "../lib/util.h"
 
@@ -632,34 +633,53 @@ int husk_cmd_engine_kill(struct husk_globals *g, int argc, char **argv)
 	return for_each(g, argc, argv, do_kill, &sig, true);
 }
 
+struct rm_opts {
+	bool force, volumes;
+};
+
 static int do_rm(struct husk_globals *g, const struct husk_engine *e, const char *id, void *arg, struct husk_err *err)
 {
+	const struct rm_opts *o = arg;
+	struct husk_err ignored = {0};
+	json_t *rec = NULL;
+	int rc;
+
 	(void)g;
-	return husk_engine_rm(e, id, *(bool *)arg, err);
+	/* -v: the record says which volumes it had; they go once the container (and so its use) has */
+	if (o->volumes && husk_record_load(e, id, &rec, &ignored) < 0)
+		rec = NULL;
+	rc = husk_engine_rm(e, id, o->force, err);
+	if (rc == 0 && rec)
+		rc = husk_volume_remove_anonymous(e, rec, err);
+	json_decref(rec);
+	return rc;
 }
 
 int husk_cmd_engine_rm(struct husk_globals *g, int argc, char **argv)
 {
-	static const char usage[] = "usage: husk rm [-f] CONTAINER...\n\nRemove containers: their filesystem, logs and record. -f stops a running one first.";
+	static const char usage[] = "usage: husk rm [-f] [-v] CONTAINER...\n\nRemove containers: their filesystem, logs and record. -f stops a running one first;\n"
+				    "-v removes their anonymous volumes too (named volumes stay).";
 	static const struct option opts[] = {
 		{"force", no_argument, NULL, 'f'}, {"volumes", no_argument, NULL, 'v'}, {"help", no_argument, NULL, 'H'}, {0},
 	};
-	bool force = false;
+	struct rm_opts o = {0};
 	int opt;
 
 	optind = 0;
 	while ((opt = next_opt(g, argc, argv, "+fv", opts, usage)) != -1) {
 		if (opt == 'f') {
-			force = true;
+			o.force = true;
 			continue;
 		}
-		if (opt == 'v')
+		if (opt == 'v') {
+			o.volumes = true;
 			continue;
+		}
 		return OPT_DONE(opt);
 	}
 	if (optind >= argc)
 		return husk_cmd_usage(g, "%s", usage), 125;
-	return for_each(g, argc, argv, do_rm, &force, true);
+	return for_each(g, argc, argv, do_rm, &o, true);
 }
 
 static int do_pause(struct husk_globals *g, const struct husk_engine *e, const char *id, void *arg, struct husk_err *err)

@@ -35,6 +35,7 @@ static const struct husk_cmd engine_cmds[] = {
 	{"system", husk_cmd_engine_system, "system boot: bring containers back after a reboot"},
 	{"top", husk_cmd_engine_top, "a container's processes"},
 	{"unpause", husk_cmd_engine_unpause, "thaw a paused container"},
+	{"volume", husk_cmd_volume, "manage volumes: create, ls, inspect, rm, prune"},
 	{"wait", husk_cmd_engine_wait, "wait for containers to stop, print their exit codes"},
 };
 

@@ -16,6 +16,7 @@
 #include "../lib/engine/engine.h"
 #include "../lib/engine/monitor.h"
 #include "../lib/engine/record.h"
+#include "../lib/engine/volume.h"
 #include "../lib/util.h"
 
 static const char run_usage[] =
@@ -40,6 +41,13 @@ static const char run_usage[] =
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
 	"      --log-opt max-size=SIZE|max-file=N|path=FILE   log rotation, another file\n"
+	"  -v, --volume SRC:TARGET[:OPTS]  SRC a host path (absolute; made if missing) or a volume's name\n"
+	"                             (made on first use); TARGET alone: a new anonymous volume;\n"
+	"                             OPTS: ro|rw, z|Z, nocopy, [r]shared|[r]slave|[r]private\n"
+	"      --mount SPEC           type=bind|volume|tmpfs,source=,target=[,readonly][,bind-propagation=]\n"
+	"                             [,volume-nocopy][,tmpfs-size=][,tmpfs-mode=] (docker's --mount)\n"
+	"      --tmpfs TARGET[:OPTS]  a tmpfs (OPTS: size=, mode=, uid=, gid=, ro, exec, ...)\n"
+	"      --volumes-from CONTAINER[:ro|rw]   the volumes and binds of another container\n"
 	"      --help                 this text\n"
 	"\n"
 	"Container configuration:\n"
@@ -109,6 +117,20 @@ static int check_restart(struct husk_globals *g, const char *policy)
 	return husk_cmd_usage(g, "--restart %s: one of no, on-failure[:N], always, unless-stopped", policy);
 }
 
+/* the parsed -v, --mount and --tmpfs, freed however husk run ends */
+struct run_mounts {
+	struct husk_mount_spec *v;
+	size_t n;
+};
+
+static void free_mounts(struct run_mounts *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		husk_mount_spec_free(&m->v[i]);
+	free(m->v);
+}
+#define _cleanup_mounts_ __attribute__((cleanup(free_mounts)))
+
 struct forward {
 	struct husk_globals *g;
 	const char *id;
@@ -134,6 +156,8 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"detach", no_argument, NULL, 'd'}, {"name", required_argument, NULL, 'n'},
 		{"restart", required_argument, NULL, 'r'}, {"log-driver", required_argument, NULL, 'L'},
 		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
+		{"volume", required_argument, NULL, 'v'}, {"mount", required_argument, NULL, 0x180},
+		{"tmpfs", required_argument, NULL, 0x181}, {"volumes-from", required_argument, NULL, 0x182},
 		{"help", no_argument, NULL, 'H'}, HUSK_RUN_FLAG_OPTIONS, {0},
 	};
 	struct husk_engine e;
@@ -142,6 +166,8 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
 	_cleanup_free_ char **port_specs = husk_xcalloc((size_t)argc, sizeof(char *));
+	_cleanup_mounts_ struct run_mounts mounts = {husk_xcalloc((size_t)argc, sizeof(struct husk_mount_spec)), 0};
+	_cleanup_free_ char **volumes_from = husk_xcalloc((size_t)argc, sizeof(char *));
 	struct husk_attach_opts ao = {.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
 	const char *detach_keys = "ctrl-p,ctrl-q";
 	bool detach = false;
@@ -151,7 +177,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 
 	husk_cmd_engine_init(g, &e);
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:d" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:dv:" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': r.autoremove = true; break;
 		case 'i': r.interactive = true; break;
@@ -192,12 +218,28 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			if ((status = husk_run_flag(g, &flags, &r.ro, opt, optarg)))
 				return 125;
 			break;
+		case 'v': case 0x180: case 0x181: {
+			struct husk_mount_spec *m = &mounts.v[mounts.n];
+			int rc = opt == 'v' ? husk_mount_parse_volume(optarg, m, &err)
+			       : opt == 0x180 ? husk_mount_parse_mount(optarg, m, &err) : husk_mount_parse_tmpfs(optarg, m, &err);
+			if (rc < 0)
+				return husk_cmd_usage(g, "%s", err.msg), 125;
+			mounts.n++;
+			if (m->relabel && !husk_selinux_enabled())
+				husk_cmd_debug(g, "%s: :%c asks for an SELinux relabel; SELinux is not enabled here "
+					       "(no /sys/fs/selinux/enforce): nothing to do", optarg, m->relabel);
+			break;
+		}
+		case 0x182: volumes_from[r.n_volumes_from++] = optarg; break;
 		case 'H': puts(run_usage); return 0;
 		default: return husk_cmd_usage(g, "%s", run_usage), 125;
 		}
 	}
 	if (optind >= argc)
 		return husk_cmd_usage(g, "%s", run_usage), 125;
+	r.mounts = mounts.v;
+	r.n_mounts = mounts.n;
+	r.volumes_from = volumes_from;
 	if (r.autoremove && r.restart)
 		return husk_cmd_usage(g, "--rm and --restart %s cannot go together: a container that restarts is kept",
 				      r.restart), 125;

@@ -13,6 +13,7 @@
 #include "../container.h"
 #include "../image/runconfig.h"
 #include "../net/network.h"
+#include "volume.h"
 
 enum husk_net_mode { HUSK_NET_BRIDGE, HUSK_NET_NONE, HUSK_NET_HOST };
 
@@ -39,6 +40,10 @@ struct husk_engine_run {
 	long long log_max_size;      /* --log-opt max-size, bytes; 0: no limit */
 	int log_max_file;            /* --log-opt max-file; 0: 1 */
 	const char *log_path;        /* --log-opt path= (podman's), or NULL: containers/ID/ctr.log */
+	const struct husk_mount_spec *mounts; /* -v, --mount, --tmpfs (volume.h) */
+	size_t n_mounts;
+	char *const *volumes_from;   /* --volumes-from CONTAINER[:ro|rw] */
+	size_t n_volumes_from;
 	/* what check and create found and made */
 	char id[65];
 	enum husk_net_mode mode;

@@ -18,6 +18,7 @@
 #include "../run.h"
 #include "../util.h"
 #include "record.h"
+#include "volume.h"
 
 static const char hosts_head[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
 
@@ -233,7 +234,7 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
 {
 	struct husk_store s;
-	json_t *rec = NULL, *spec = NULL;
+	json_t *rec = NULL, *spec = NULL, *mounts = NULL;
 	_cleanup_free_ char *config = NULL, *text = NULL, *path = NULL, *dir = NULL, *hosts = NULL, *resolv = NULL;
 	int rootfd = -1;
 	size_t len;
@@ -253,11 +254,15 @@ static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struc
 	rootfd = husk_snapshot_mount(&s, r->id, err);
 	if (rootfd < 0 || husk_run_config(&r->ro, r->id, config, rootfd, &spec, err) < 0)
 		goto fail;
+	/* volumes into config.json, which husk start reuses: a restart mounts the same ones */
+	if (husk_volumes_prepare(e, r, rootfd, config, spec, &mounts, err) < 0)
+		goto fail;
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	path = husk_xasprintf("%s/config.json", dir);
 	if (husk_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
 		goto fail;
 	r->rec = record_new(e, r, rec, spec, dir, config);
+	json_object_set(r->rec, "Mounts", mounts);
 	if (husk_record_save(e, r->id, r->rec, err) < 0)
 		goto fail;
 	goto out;
@@ -267,6 +272,7 @@ fail:
 	rootfd = -1;
 out:
 	r->ro.hosts_file = r->ro.resolv_file = NULL;
+	json_decref(mounts);
 	json_decref(spec);
 	json_decref(rec);
 	husk_store_close(&s);
@@ -499,6 +505,10 @@ int husk_engine_remove(const struct husk_engine *e, const char *id, struct husk_
 		rc = -1;
 	remove_log(json_string_value(json_object_get(rec, "LogPath")));
 	husk_name_release(e, json_string_value(json_object_get(rec, "Name")), id);
+	/* --rm takes the container's anonymous volumes with it (docker's rule); named ones stay */
+	if (json_is_true(json_object_get(json_object_get(rec, "HostConfig"), "AutoRemove")) &&
+	    husk_volume_remove_anonymous(e, rec, &ignored) < 0 && rc == 0)
+		rc = husk_err_copy(err, &ignored);
 	if (husk_rmtree_at(AT_FDCWD, run, &ignored) < 0 && ignored.errnum != ENOENT && rc == 0)
 		rc = husk_err_copy(err, &ignored);
 	json_decref(rec);
