@@ -250,9 +250,9 @@ mknet() {
 	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
 	run -0 hk run -d --name a -p 80 -p 127.0.0.1::81 busybox sh -c 'echo random >/tmp/index.html; exec httpd -f -p 80 -h /tmp'
 	run -0 hk run -d --name b -p 80 busybox sleep 1000
-	pa=$(hk inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' a)
-	pa81=$(hk inspect -f '{{(index (index .NetworkSettings.Ports "81/tcp") 0).HostPort}}' a)
-	pb=$(hk inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' b)
+	pa=$(hk inspect a | jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort')
+	pa81=$(hk inspect a | jq -r '.[0].NetworkSettings.Ports["81/tcp"][0].HostPort')
+	pb=$(hk inspect b | jq -r '.[0].NetworkSettings.Ports["80/tcp"][0].HostPort')
 	for p in "$pa" "$pa81" "$pb"; do
 		[ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ] || fail "port $p outside $lo-$hi"
 	done
@@ -272,9 +272,8 @@ mknet() {
 }
 
 @test "netflags: -P publishes every port the image exposes to random host ports; none exposed, none published" {
-	hk image load "$FIX/L" >/dev/null
-	img=$(hk image ls -q | grep -v busybox | head -1)
-	[ -n "$img" ] || img=$(hk image inspect L:exp -f '{{.Id}}' 2>/dev/null || true)
+	img=$(hk image load "$FIX/L" | sed -n 's/^Loaded image: sha256:\(.\{12\}\).*/\1/p')
+	[ -n "$img" ] || fail "no image loaded"
 	run -0 hk run -d --name a -P "$img" sleep 1000
 	run -0 hk port a
 	[[ "$output" == *"53/udp -> 0.0.0.0:"* ]] || fail "$output"
@@ -322,7 +321,7 @@ mknet() {
 	run -0 hk exec a ip -o link
 	[[ "$output" != *eth1* ]] || fail "$output"
 	[ "$(address_of "$id" n2)" = null ]
-	[ "$(hk inspect -f '{{json .NetworkSettings.Networks.n2}}' a)" = null ]
+	[ "$(hk inspect a | jq -c '.[0].NetworkSettings.Networks.n2')" = null ]
 	run -1 --separate-stderr hk network disconnect n2 a
 	[[ "$stderr" == *"is not connected to network \"n2\""* ]] || fail "$stderr"
 	hk rm -f a b >/dev/null
