@@ -187,15 +187,19 @@ static int network_prune(struct husk_globals *g, int argc, char **argv)
 }
 
 static const char connect_usage[] =
-	"usage: husk network connect [--ip ADDR] NETWORK CONTAINER\n\n"
+	"usage: husk network connect [--ip ADDR] [--alias NAME]... NETWORK CONTAINER\n\n"
 	"Join a container to a further network: at once as eth1, eth2 ... when it runs, at its next\n"
 	"start otherwise; husk start joins it again.\n"
-	"      --ip ADDR  its address on NETWORK (the lowest free one by default)";
+	"      --ip ADDR     its address on NETWORK (the lowest free one by default)\n"
+	"      --alias NAME  another name for it on NETWORK (kept in the record's Aliases)";
 
 static int network_connect(struct husk_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"ip", required_argument, NULL, 'i'}, {0}};
+	static const struct option opts[] = {{"ip", required_argument, NULL, 'i'}, {"alias", required_argument, NULL, 'a'},
+					     {0}};
 	const char *ip = NULL;
+	_cleanup_free_ char **aliases = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t n_aliases = 0;
 	struct husk_engine e;
 	struct husk_err err = {0};
 	char id[HUSK_ID_LEN + 1];
@@ -207,6 +211,11 @@ static int network_connect(struct husk_globals *g, int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': ip = optarg; break;
+		case 'a':
+			if (husk_name_check(optarg, &err) < 0)
+				return husk_cmd_usage(g, "--alias: %s", err.msg);
+			aliases[n_aliases++] = optarg;
+			break;
 		default: return husk_cmd_usage(g, "%s", connect_usage);
 		}
 	}
@@ -214,7 +223,7 @@ static int network_connect(struct husk_globals *g, int argc, char **argv)
 		return husk_cmd_usage(g, "%s", connect_usage);
 	husk_cmd_engine_init(g, &e);
 	if (husk_engine_lookup(&e, argv[optind + 1], id, &err) < 0 ||
-	    husk_engine_network_connect(&e, id, argv[optind], ip, &err) < 0)
+	    husk_engine_network_connect(&e, id, argv[optind], ip, aliases, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	return 0;
 }

@@ -301,7 +301,15 @@ mknet() {
 	id=$output
 	run -0 hk run -d --name b --network n2 busybox sleep 1000
 	idb=$output
-	run -0 hk network connect --ip 10.124.0.77 n2 a
+	run -0 hk network connect --ip 10.124.0.77 --alias web --alias www n2 a
+	[ "$(hk inspect a | jq -c '.[0].NetworkSettings.Networks.n2.Aliases')" = '["web","www"]' ]
+	# usage errors: 125
+	run -125 hk network connect n2
+	run -125 hk network connect --alias 'a/b' n2 a
+	run -0 hk network connect --help
+	[[ "$output" == *"usage: husk network connect"* ]]
+	run -0 hk network disconnect --help
+	[[ "$output" == *"usage: husk network disconnect"* ]]
 	run -0 hk exec a ip -4 -o addr show eth1
 	[[ "$output" == *"10.124.0.77/24"* ]] || fail "$output"
 	[ "$(address_of "$id" n2)" = 10.124.0.77 ]

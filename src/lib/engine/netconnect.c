@@ -64,7 +64,7 @@ static json_t *networks_of(json_t *rec)
 }
 
 int husk_engine_network_connect(const struct husk_engine *e, const char *id, const char *name, const char *ip,
-				struct husk_err *err)
+				char *const *aliases, struct husk_err *err)
 {
 	struct husk_lease_owners owners = {.alive = husk_engine_container_alive, .arg = (void *)e->root};
 	_cleanup_close_ int lock = husk_record_lock(e, id, err), netns = -1;
@@ -100,6 +100,12 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 	}
 	entry = json_pack("{s:o}", "IPAMConfig", ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null());
 	json_object_set_new(nets, name, entry);
+	if (aliases && *aliases) {
+		json_t *a = json_array();
+		for (; *aliases; aliases++)
+			json_array_append_new(a, json_string(*aliases));
+		json_object_set_new(entry, "Aliases", a);
+	}
 	netns = open_netns(e, id, err);
 	if (netns == -2)
 		goto out;

@@ -8,9 +8,10 @@
 
 #include "engine.h"
 
-/* Connect container id to network name (ip: --ip, or NULL). */
+/* Connect container id to network name (ip: --ip, or NULL; aliases: --alias, NULL-terminated,
+ * kept in the record's Networks.NAME.Aliases for name resolution on that network). */
 int husk_engine_network_connect(const struct husk_engine *e, const char *id, const char *name, const char *ip,
-				struct husk_err *err);
+				char *const *aliases, struct husk_err *err);
 /* Disconnect it; force goes on when the interface or the network is gone already. */
 int husk_engine_network_disconnect(const struct husk_engine *e, const char *id, const char *name, bool force,
 				   struct husk_err *err);
