@@ -37,7 +37,14 @@ static const char run_usage[] =
 	"  -h, --hostname NAME        the container's host name\n"
 	"      --entrypoint CMD       replace the image's entrypoint (\"\" for none)\n"
 	"      --network MODE         bridge (default), none, host or a network's name\n"
-	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|/udp]   publish a port (bridge networks)\n"
+	"  -p, --publish [IP:][HOST:]CONTAINER[/tcp|/udp]   publish a port (bridge networks); ranges\n"
+	"                             8080-8090:80-90 (as long on both sides); no HOST: a random one\n"
+	"  -P, --publish-all          every port the image exposes, each to a random host port\n"
+	"      --ip ADDR              the container's address on its network (husk network create's)\n"
+	"      --add-host NAME:IP     a line in the container's /etc/hosts\n"
+	"      --dns IP               a nameserver for the container's resolv.conf (replaces the host's)\n"
+	"      --dns-search DOMAIN    a search domain for resolv.conf\n"
+	"      --dns-option OPT       an options entry for resolv.conf (e.g. ndots:2)\n"
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
 	"      --log-opt max-size=SIZE|max-file=N|path=FILE   log rotation, another file\n"
@@ -145,6 +152,9 @@ static void forward_signal(int sig, void *arg)
 	husk_container_kill(f->g->root, f->id, sig, false, &err);
 }
 
+/* long options of the network's (values clear of run_flags.h's) */
+enum { NET_OPT_IP = 0x340, NET_OPT_ADD_HOST, NET_OPT_DNS, NET_OPT_DNS_SEARCH, NET_OPT_DNS_OPTION };
+
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -158,16 +168,25 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
 		{"volume", required_argument, NULL, 'v'}, {"mount", required_argument, NULL, 0x180},
 		{"tmpfs", required_argument, NULL, 0x181}, {"volumes-from", required_argument, NULL, 0x182},
-		{"help", no_argument, NULL, 'H'}, HUSK_RUN_FLAG_OPTIONS, {0},
+		{"help", no_argument, NULL, 'H'}, {"publish-all", no_argument, NULL, 'P'},
+		{"ip", required_argument, NULL, NET_OPT_IP}, {"add-host", required_argument, NULL, NET_OPT_ADD_HOST},
+		{"dns", required_argument, NULL, NET_OPT_DNS}, {"dns-search", required_argument, NULL, NET_OPT_DNS_SEARCH},
+		{"dns-option", required_argument, NULL, NET_OPT_DNS_OPTION}, HUSK_RUN_FLAG_OPTIONS, {0},
 	};
 	struct husk_engine e;
 	struct husk_engine_run r = {0};
 	_cleanup_run_flags_ struct husk_run_flags flags = {0};
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
-	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
+	_cleanup_free_ struct husk_port *ports = NULL;
 	_cleanup_free_ char **port_specs = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_mounts_ struct run_mounts mounts = {husk_xcalloc((size_t)argc, sizeof(struct husk_mount_spec)), 0};
 	_cleanup_free_ char **volumes_from = husk_xcalloc((size_t)argc, sizeof(char *));
+	/* NULL-terminated lists: at most argc entries each */
+	_cleanup_free_ char **add_hosts = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ char **dns = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ char **dns_search = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	_cleanup_free_ char **dns_options = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t n_add_hosts = 0, n_dns = 0, n_dns_search = 0, n_dns_options = 0;
 	struct husk_attach_opts ao = {.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
 	const char *detach_keys = "ctrl-p,ctrl-q";
 	bool detach = false;
@@ -177,7 +196,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 
 	husk_cmd_engine_init(g, &e);
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:dv:" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+ite:w:u:h:p:dPv:" HUSK_RUN_FLAG_SHORT, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'R': r.autoremove = true; break;
 		case 'i': r.interactive = true; break;
@@ -210,10 +229,16 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			break;
 		case 'K': detach_keys = optarg; break;
 		case 'p':
-			port_specs[r.n_ports] = optarg;
-			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
+			port_specs[r.n_port_specs++] = optarg;
+			if (husk_ports_parse(optarg, &ports, &r.n_ports, &err) < 0)
 				return husk_cmd_fail(g, &err), 125;
 			break;
+		case 'P': r.publish_all = true; break;
+		case NET_OPT_IP: r.ip = optarg; break;
+		case NET_OPT_ADD_HOST: add_hosts[n_add_hosts++] = optarg; break;
+		case NET_OPT_DNS: dns[n_dns++] = optarg; break;
+		case NET_OPT_DNS_SEARCH: dns_search[n_dns_search++] = optarg; break;
+		case NET_OPT_DNS_OPTION: dns_options[n_dns_options++] = optarg; break;
 		case 'm': case 'l': case HUSK_RF_FIRST ... HUSK_RF_LAST:
 			if ((status = husk_run_flag(g, &flags, &r.ro, opt, optarg)))
 				return 125;
@@ -251,6 +276,10 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	r.ro.n_cmd = (size_t)(argc - optind - 1);
 	r.ports = ports;
 	r.port_specs = port_specs;
+	r.add_hosts = add_hosts;
+	r.dns = dns;
+	r.dns_search = dns_search;
+	r.dns_options = dns_options;
 	if (r.ro.tty && !detach && !isatty(STDIN_FILENO))
 		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one); with -d it needs none"), 125;
 	if (husk_detach_keys_parse(detach_keys, ao.detach_keys, &ao.n_detach_keys, &err) < 0)

@@ -7,6 +7,8 @@
 
 #include "cmd.h"
 #include "../lib/engine/engine.h"
+#include "../lib/engine/netconnect.h"
+#include "../lib/engine/record.h"
 #include "../lib/net/network.h"
 #include "../lib/util.h"
 
@@ -184,10 +186,87 @@ static int network_prune(struct husk_globals *g, int argc, char **argv)
 	return ret;
 }
 
+static const char connect_usage[] =
+	"usage: husk network connect [--ip ADDR] [--alias NAME]... NETWORK CONTAINER\n\n"
+	"Join a container to a further network: at once as eth1, eth2 ... when it runs, at its next\n"
+	"start otherwise; husk start joins it again.\n"
+	"      --ip ADDR     its address on NETWORK (the lowest free one by default)\n"
+	"      --alias NAME  another name for it on NETWORK (kept in the record's Aliases)";
+
+static int network_connect(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"ip", required_argument, NULL, 'i'}, {"alias", required_argument, NULL, 'a'},
+					     {0}};
+	const char *ip = NULL;
+	_cleanup_free_ char **aliases = husk_xcalloc((size_t)argc + 1, sizeof(char *));
+	size_t n_aliases = 0;
+	struct husk_engine e;
+	struct husk_err err = {0};
+	char id[HUSK_ID_LEN + 1];
+	int opt;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(connect_usage);
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': ip = optarg; break;
+		case 'a':
+			if (husk_name_check(optarg, &err) < 0)
+				return husk_cmd_usage(g, "--alias: %s", err.msg);
+			aliases[n_aliases++] = optarg;
+			break;
+		default: return husk_cmd_usage(g, "%s", connect_usage);
+		}
+	}
+	if (optind != argc - 2)
+		return husk_cmd_usage(g, "%s", connect_usage);
+	husk_cmd_engine_init(g, &e);
+	if (husk_engine_lookup(&e, argv[optind + 1], id, &err) < 0 ||
+	    husk_engine_network_connect(&e, id, argv[optind], ip, aliases, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	return 0;
+}
+
+static const char disconnect_usage[] =
+	"usage: husk network disconnect [-f|--force] NETWORK CONTAINER\n\n"
+	"Take a container off a network husk network connect joined it to (its interface and address\n"
+	"go at once when it runs).\n"
+	"  -f, --force  also when the interface or the network is gone already";
+
+static int network_disconnect(struct husk_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {0}};
+	bool force = false;
+	struct husk_engine e;
+	struct husk_err err = {0};
+	char id[HUSK_ID_LEN + 1];
+	int opt;
+
+	if (husk_cmd_help_asked(argc, argv))
+		return husk_cmd_help(disconnect_usage);
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f': force = true; break;
+		default: return husk_cmd_usage(g, "%s", disconnect_usage);
+		}
+	}
+	if (optind != argc - 2)
+		return husk_cmd_usage(g, "%s", disconnect_usage);
+	husk_cmd_engine_init(g, &e);
+	if (husk_engine_lookup(&e, argv[optind + 1], id, &err) < 0 ||
+	    husk_engine_network_disconnect(&e, id, argv[optind], force, &err) < 0)
+		return husk_cmd_fail(g, &err);
+	return 0;
+}
+
 int husk_cmd_network(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct husk_cmd verbs[] = {
+		{"connect", network_connect, "join a container to a further network"},
 		{"create", network_create, "make a bridge network"},
+		{"disconnect", network_disconnect, "take a container off a network it was connected to"},
 		{"inspect", network_inspect, "networks' records (JSON)"},
 		{"ls", network_ls, "list networks (also: list)"},
 		{"prune", network_prune, "remove the networks no container uses"},

@@ -25,13 +25,27 @@ struct husk_engine {
 	void *warn_arg;
 };
 
+/* A further network (husk network connect): joined after eth0, as eth1, eth2 ... */
+struct husk_engine_net {
+	struct husk_network net;
+	uint32_t want;               /* --ip given to connect, or 0 */
+	char ifname[16];
+	uint32_t addr;               /* leased when attached */
+	bool attached;
+};
+
 struct husk_engine_run {
 	/* what to run */
 	struct husk_run_opts ro;     /* image, command, env, ...; hostname defaulted by check */
 	const char *network;         /* "bridge" (or NULL), "none", "host" or a network's name */
-	const struct husk_port *ports;
+	struct husk_port *ports;     /* -p expanded (ranges: one each); host_port 0 chosen at attach */
 	size_t n_ports;
 	char *const *port_specs;     /* the -p texts, as given (the record keeps them) */
+	size_t n_port_specs;
+	bool publish_all;            /* -P: every port of the image's ExposedPorts, random host ports */
+	const char *ip;              /* --ip: eth0's address on the network, or NULL */
+	char *const *add_hosts;      /* --add-host NAME:IP, NULL-terminated (or NULL) */
+	char *const *dns, *const *dns_search, *const *dns_options;   /* NULL-terminated (or NULL) */
 	const char *name;            /* --name, or NULL: one is made up */
 	bool interactive;            /* -i: stdin stays open (docker's OpenStdin) */
 	bool autoremove;             /* --rm */
@@ -50,12 +64,16 @@ struct husk_engine_run {
 	struct husk_network net;
 	char *note;                  /* the default network was made on an unusual subnet: why */
 	uint32_t addr;               /* the leased address, on a bridge network */
+	uint32_t want;               /* --ip parsed */
+	struct husk_engine_net *extra;   /* network connect's further networks (eth1 ...) */
+	size_t n_extra;
 	int rootfd;                  /* prepared: the snapshot as a detached mount, or -1 */
 	struct husk_container c;     /* the created container: pid, sync and terminal fds */
 	bool snapshot_made, created, attached, name_claimed;
 	char *made_name;             /* the name claimed (given or made up) */
 	json_t *rec;                 /* the container's record (record.h), written by prepare */
 	void *owned;                 /* what run_load allocated (the ports) */
+	void *owned_lists[5];        /* ... and the string lists (run_free frees them) */
 	char *start_error;           /* run_start failed: the error's text, for the record */
 };
 
@@ -81,6 +99,14 @@ void husk_engine_run_free(struct husk_engine_run *r);
 /* husk start / a restart: r filled from the container's record (network, ports, terminal) and
  * its snapshot mounted (r->rootfd), ready for husk_engine_run_start. */
 int husk_engine_run_load(const struct husk_engine *e, const char *id, struct husk_engine_run *r, struct husk_err *err);
+
+/* docker's PortBindings of n ports: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} ("" for a
+ * random one not chosen yet). */
+json_t *husk_engine_port_bindings(const struct husk_port *ports, size_t n);
+/* Leave network name (its address lease; the interface when netns_fd >= 0), eth0's ports too
+ * when primary. */
+int husk_engine_net_release(const struct husk_engine *e, const char *id, const char *name, bool primary, int netns_fd,
+			    const char *ifname, struct husk_err *err);
 
 /* Everything of a container that has stopped: its runtime state, snapshot, record, name and
  * runtime directory. The caller holds its lock and has checked that no monitor runs. */

@@ -233,23 +233,46 @@ static void record_set_state(json_t *rec, const char *status, pid_t pid)
 	json_object_set_new(state, "Pid", json_integer(pid));
 }
 
+/* one network's entry in NetworkSettings.Networks, kept (its IPAMConfig: --ip) and updated */
+static void record_one_network(json_t *nets, const struct husk_network *n, uint32_t addr, const char *ifname)
+{
+	json_t *entry = json_object_get(nets, n->name);
+	char a[16], gw[16];
+
+	if (!json_is_object(entry)) {
+		entry = json_object();
+		json_object_set_new(nets, n->name, entry);
+	}
+	husk_ipv4_format(addr, a);
+	husk_ipv4_format(n->gateway, gw);
+	json_object_set_new(entry, "IPAddress", json_string(a));
+	json_object_set_new(entry, "Gateway", json_string(gw));
+	json_object_set_new(entry, "IPPrefixLen", json_integer((int)n->subnet.prefix));
+	json_object_set_new(entry, "Interface", json_string(ifname));
+}
+
 static void record_network(json_t *rec, const struct husk_engine_run *r)
 {
 	json_t *ns = json_object_get(rec, "NetworkSettings");
-	json_t *nets = json_object();
+	json_t *nets = json_object_get(ns, "Networks");
 	char addr[16] = "", gw[16] = "";
 
+	if (!json_is_object(nets)) {
+		nets = json_object();
+		json_object_set_new(ns, "Networks", nets);
+	}
 	if (r->mode == HUSK_NET_BRIDGE) {
 		husk_ipv4_format(r->addr, addr);
 		husk_ipv4_format(r->net.gateway, gw);
-		json_object_set_new(nets, r->net.name, json_pack("{s:s, s:s, s:i}", "IPAddress", addr, "Gateway", gw,
-								 "IPPrefixLen", (int)r->net.subnet.prefix));
+		record_one_network(nets, &r->net, r->addr, "eth0");
+		for (size_t i = 0; i < r->n_extra; i++)
+			if (r->extra[i].attached)
+				record_one_network(nets, &r->extra[i].net, r->extra[i].addr, r->extra[i].ifname);
 	}
-	json_object_set_new(ns, "Networks", nets);
 	json_object_set_new(ns, "IPAddress", json_string(addr));
 	json_object_set_new(ns, "Gateway", json_string(gw));
-	json_object_set_new(ns, "Ports", json_deep_copy(json_object_get(json_object_get(rec, "HostConfig"),
-									 "PortBindings")));
+	/* the host ports as chosen: random ones (-p 80, -P) are known only now */
+	json_object_set_new(ns, "Ports", husk_engine_port_bindings(r->ports, r->n_ports));
 }
 
 /* Read-modify-write of the record under the container's lock. */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -41,6 +42,54 @@ static struct husk_lease_owners lease_owners(const struct husk_engine *e)
 	return (struct husk_lease_owners){.alive = husk_engine_container_alive, .arg = (void *)e->root};
 }
 
+static size_t list_len(char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+static bool is_ip(const char *text)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, text, buf) == 1 || inet_pton(AF_INET6, text, buf) == 1;
+}
+
+/* --ip, --add-host, --dns: what can be refused before anything is made */
+static int check_net_options(const struct husk_engine *e, struct husk_engine_run *r, const char *network,
+			     struct husk_err *err)
+{
+	struct husk_lease_owners owners = lease_owners(e);
+
+	for (size_t i = 0; i < list_len(r->add_hosts); i++) {
+		const char *colon = strchr(r->add_hosts[i], ':');
+		if (!colon || colon == r->add_hosts[i] || !is_ip(colon + 1))
+			return husk_err_set(err, EINVAL, "--add-host %s: expected NAME:IP (an IPv4 or IPv6 address)",
+					    r->add_hosts[i]);
+		if (strcspn(r->add_hosts[i], " \t\n#") < (size_t)(colon - r->add_hosts[i]))
+			return husk_err_set(err, EINVAL, "--add-host %s: the name has a blank or '#'", r->add_hosts[i]);
+	}
+	for (size_t i = 0; i < list_len(r->dns); i++)
+		if (!is_ip(r->dns[i]))
+			return husk_err_set(err, EINVAL, "--dns %s: not an IP address", r->dns[i]);
+	for (size_t i = 0; i < list_len(r->dns_search); i++)
+		if (!*r->dns_search[i] || strpbrk(r->dns_search[i], " \t\n"))
+			return husk_err_set(err, EINVAL, "--dns-search \"%s\": not a domain", r->dns_search[i]);
+	for (size_t i = 0; i < list_len(r->dns_options); i++)
+		if (!*r->dns_options[i] || strpbrk(r->dns_options[i], " \t\n"))
+			return husk_err_set(err, EINVAL, "--dns-option \"%s\": one option, no blanks", r->dns_options[i]);
+	if (!r->ip)
+		return 0;
+	if (r->mode != HUSK_NET_BRIDGE || strcmp(r->net.name, HUSK_NETWORK_DEFAULT) == 0)
+		/* as docker: the default network's addresses are the engine's to hand out */
+		return husk_err_set(err, EINVAL, "--ip %s: an address is given on a network made with husk network create, "
+				    "not with --network %s", r->ip, network);
+	if (husk_ipv4_parse(r->ip, &r->want, err) < 0)
+		return husk_err_wrap(err, "--ip");
+	return husk_network_ip_check(e->storage, &r->net, r->want, &owners, err);
+}
+
 int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
 {
 	struct husk_lease_owners owners = lease_owners(e);
@@ -59,9 +108,12 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 		if (husk_network_get(e->storage, network, &r->net, &r->note, err) < 0)
 			return -1;
 	}
-	if (r->n_ports && r->mode != HUSK_NET_BRIDGE)
-		return husk_err_set(err, 0, "-p publishes ports on a bridge network, not with --network %s", network);
+	if ((r->n_ports || r->publish_all) && r->mode != HUSK_NET_BRIDGE)
+		return husk_err_set(err, 0, "%s publishes ports on a bridge network, not with --network %s",
+				    r->n_ports ? "-p" : "-P", network);
 	if (husk_network_ports_check(e->storage, r->ports, r->n_ports, &owners, err) < 0)
+		return -1;
+	if (check_net_options(e, r, network, err) < 0)
 		return -1;
 	r->ro.host_network = r->mode == HUSK_NET_HOST;
 	/* as docker: on the host's network the container has the host's name */
@@ -73,22 +125,42 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 /* /etc/hosts and /etc/resolv.conf for the container, in its directory: the host's own with
  * --network host, otherwise localhost (the address is added once it is leased) and the host's
  * resolvers minus loopback ones, which cannot be reached from another network namespace. */
-static int write_net_files(const char *dir, enum husk_net_mode mode, char **hosts, char **resolv, struct husk_err *err)
+/* --add-host's lines: "IP\tNAME" each */
+static char *extra_hosts(char *const *add_hosts)
 {
-	_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL, *text = NULL;
+	char *out = husk_xstrdup("");
+
+	for (size_t i = 0; add_hosts && add_hosts[i]; i++) {
+		const char *colon = strchr(add_hosts[i], ':');
+		char *next = husk_xasprintf("%s%s\t%.*s\n", out, colon + 1, (int)(colon - add_hosts[i]), add_hosts[i]);
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static int write_net_files(const char *dir, const struct husk_engine_run *r, char **hosts, char **resolv,
+			   struct husk_err *err)
+{
+	_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL, *text = NULL, *custom = NULL, *extra = NULL;
+	_cleanup_free_ char *all = NULL;
+	enum husk_net_mode mode = r->mode;
 
 	*hosts = husk_xasprintf("%s/hosts", dir);
 	*resolv = husk_xasprintf("%s/resolv.conf", dir);
 	if (husk_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
 		host_resolv = husk_xstrdup("");
 	text = husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
-	if (husk_write_file_atomic(*resolv, text, strlen(text), 0644, err) < 0)
+	custom = husk_resolv_conf_custom(text, r->dns, r->dns_search, r->dns_options);
+	if (husk_write_file_atomic(*resolv, custom, strlen(custom), 0644, err) < 0)
 		return -1;
 	if (mode != HUSK_NET_HOST || husk_read_file_at(AT_FDCWD, "/etc/hosts", &host_hosts, NULL, NULL) < 0) {
 		free(host_hosts);
 		host_hosts = husk_xstrdup(hosts_head);
 	}
-	return husk_write_file_atomic(*hosts, host_hosts, strlen(host_hosts), 0644, err);
+	extra = extra_hosts(r->add_hosts);
+	all = husk_xasprintf("%s%s", host_hosts, extra);
+	return husk_write_file_atomic(*hosts, all, strlen(all), 0644, err);
 }
 
 static void new_container_id(char id[65])
@@ -142,8 +214,7 @@ static json_t *restart_policy(const char *text)
 	return json_pack("{s:s, s:i}", "Name", text, "MaximumRetryCount", 0);
 }
 
-/* docker's PortBindings: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
-static json_t *port_bindings(const struct husk_port *ports, size_t n)
+json_t *husk_engine_port_bindings(const struct husk_port *ports, size_t n)
 {
 	json_t *b = json_object();
 
@@ -152,7 +223,7 @@ static json_t *port_bindings(const struct husk_port *ports, size_t n)
 		snprintf(key, sizeof(key), "%u/%s", ports[i].container_port, ports[i].proto == IPPROTO_UDP ? "udp" : "tcp");
 		if (ports[i].host_ip)
 			husk_ipv4_format(ports[i].host_ip, ip);
-		snprintf(hostport, sizeof(hostport), "%u", ports[i].host_port);
+		snprintf(hostport, sizeof(hostport), "%.0u", ports[i].host_port);
 		json_t *list = json_object_get(b, key);
 		if (!list) {
 			list = json_array();
@@ -161,6 +232,49 @@ static json_t *port_bindings(const struct husk_port *ports, size_t n)
 		json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", ip, "HostPort", hostport));
 	}
 	return b;
+}
+
+/* --ip (Networks.NAME.IPAMConfig, where docker keeps it), -P, --add-host, --dns*: in the record,
+ * for husk start */
+static void record_net_options(json_t *rec, const struct husk_engine_run *r, const char *image_config)
+{
+	json_t *hc = json_object_get(rec, "HostConfig"), *nets = json_object_get(json_object_get(rec, "NetworkSettings"), "Networks");
+	json_t *exposed = NULL, *cfg = image_config ? json_loads(image_config, 0, NULL) : NULL;
+
+	json_object_set_new(hc, "PublishAllPorts", json_boolean(r->publish_all));
+	json_object_set_new(hc, "ExtraHosts", string_array(r->add_hosts, list_len(r->add_hosts)));
+	json_object_set_new(hc, "Dns", string_array(r->dns, list_len(r->dns)));
+	json_object_set_new(hc, "DnsSearch", string_array(r->dns_search, list_len(r->dns_search)));
+	json_object_set_new(hc, "DnsOptions", string_array(r->dns_options, list_len(r->dns_options)));
+	exposed = json_object_get(json_object_get(cfg, "config"), "ExposedPorts");
+	if (json_is_object(exposed))
+		json_object_set(json_object_get(rec, "Config"), "ExposedPorts", exposed);
+	json_decref(cfg);
+	if (r->mode == HUSK_NET_BRIDGE)
+		json_object_set_new(nets, r->net.name, json_pack("{s:o}", "IPAMConfig",
+			r->ip ? json_pack("{s:s}", "IPv4Address", r->ip) : json_null()));
+}
+
+/* -P: a random host port for each of exposed's "80/tcp" keys, appended to r's ports */
+static int publish_exposed(struct husk_engine_run *r, json_t *exposed, struct husk_err *err)
+{
+	struct husk_port *v = husk_xcalloc(r->n_ports + json_object_size(exposed) + 1, sizeof(*v));
+	size_t n = r->n_ports;
+	const char *key;
+	json_t *value;
+
+	if (n)
+		memcpy(v, r->ports, n * sizeof(*v));
+	json_object_foreach(exposed, key, value) {
+		if (husk_ports_parse(key, &v, &n, err) < 0) {
+			free(v);
+			return husk_err_wrap(err, "the image's ExposedPorts");
+		}
+	}
+	free(r->owned);
+	r->owned = r->ports = v;
+	r->n_ports = n;
+	return 0;
 }
 
 /* The record of a new container, shaped as `docker inspect` prints one. */
@@ -197,9 +311,10 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 		"User", r->ro.user ? r->ro.user : "", "Labels"));
 	json_object_set_new(rec, "HostConfig", json_pack("{s:s, s:o, s:b, s:o, s:o, s:o}",
 		"NetworkMode", network, "RestartPolicy", restart_policy(r->restart), "AutoRemove", r->autoremove,
-		"LogConfig", log_config, "PortBindings", port_bindings(r->ports, r->n_ports),
-		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_ports : 0)));
+		"LogConfig", log_config, "PortBindings", husk_engine_port_bindings(r->ports, r->n_ports),
+		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_port_specs : 0)));
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:{}, s:{}}", "Networks", "Ports"));
+	record_net_options(rec, r, image_config);
 	json_object_set_new(rec, "Mounts", json_array());
 	/* what husk stop needs: the signal (--stop-signal, else the image's) and the time */
 	json_t *config = json_object_get(rec, "Config"), *hc = json_object_get(rec, "HostConfig");
@@ -246,8 +361,16 @@ static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struc
 	    husk_snapshot_create(&s, r->id, json_string_value(json_object_get(rec, "manifest")), err) < 0)
 		goto out;
 	r->snapshot_made = true;
+	if (r->publish_all) {
+		json_t *cfg = json_loads(config, 0, NULL);
+		json_t *exposed = json_object_get(json_object_get(cfg, "config"), "ExposedPorts");
+		int rc = json_is_object(exposed) ? publish_exposed(r, exposed, err) : 0;
+		json_decref(cfg);
+		if (rc < 0)
+			goto out;
+	}
 	dir = husk_xasprintf("%s/containers/%s", s.path, r->id);
-	if (write_net_files(dir, r->mode, &hosts, &resolv, err) < 0)
+	if (write_net_files(dir, r, &hosts, &resolv, err) < 0)
 		goto out;
 	r->ro.hosts_file = hosts;
 	r->ro.resolv_file = resolv;
@@ -303,15 +426,26 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 		return husk_err_sys(err, "open %s", nspath);
 	if (r->mode == HUSK_NET_NONE)
 		return husk_network_loopback(netns, err);
-	if (husk_network_attach(e->storage, &r->net, r->id, netns, r->ports, r->n_ports, &owners, &r->addr, err) < 0)
+	struct husk_attach a = {.want = r->want};
+	if (husk_network_attach_if(e->storage, &r->net, r->id, netns, &a, r->ports, r->n_ports, &owners, &r->addr, err) < 0)
 		return -1;
 	r->attached = true;
+	/* network connect's further networks, in the order they were connected */
+	for (size_t i = 0; i < r->n_extra; i++) {
+		struct husk_engine_net *x = &r->extra[i];
+		struct husk_attach xa = {.ifname = x->ifname, .want = x->want};
+		snprintf(x->ifname, sizeof(x->ifname), "eth%zu", i + 1);
+		if (husk_network_attach_if(e->storage, &x->net, r->id, netns, &xa, NULL, 0, &owners, &x->addr, err) < 0)
+			return -1;
+		x->attached = true;
+	}
 	/* the name the container was given, or docker's default: the id's first 12 digits */
 	snprintf(hostname, sizeof(hostname), "%.12s", r->id);
 	husk_ipv4_format(r->addr, addr_text);
 	/* written in place: the bind mount holds this inode */
 	path = husk_xasprintf("%s/containers/%s/hosts", e->storage, r->id);
-	text = husk_xasprintf("%s%s\t%s\n", hosts_head, addr_text, r->ro.hostname ? r->ro.hostname : hostname);
+	_cleanup_free_ char *extra = extra_hosts(r->add_hosts);
+	text = husk_xasprintf("%s%s\t%s\n%s", hosts_head, addr_text, r->ro.hostname ? r->ro.hostname : hostname, extra);
 	return husk_write_file_at(AT_FDCWD, path, text, strlen(text), err);
 }
 
@@ -321,6 +455,12 @@ static int undo(const struct husk_engine *e, struct husk_engine_run *r, bool rem
 	int rc = 0;
 
 	/* each step's own result: err may hold an earlier message (the first one is kept) */
+	for (size_t i = 0; i < r->n_extra; i++)
+		if (r->extra[i].attached) {
+			if (husk_network_detach_if(e->storage, &r->extra[i].net, r->id, -1, NULL, err) < 0)
+				rc = -1;
+			r->extra[i].attached = false;
+		}
 	if (r->attached && husk_network_detach(e->storage, &r->net, r->id, err) < 0)
 		rc = -1;
 	else
@@ -414,8 +554,62 @@ void husk_engine_run_free(struct husk_engine_run *r)
 	r->rec = NULL;
 	free(r->owned);
 	r->owned = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(r->owned_lists); i++) {
+		free(r->owned_lists[i]);
+		r->owned_lists[i] = NULL;
+	}
+	free(r->extra);
+	r->extra = NULL;
+	r->n_extra = 0;
 	free(r->start_error);
 	r->start_error = NULL;
+}
+
+/* a record's array of strings, NULL-terminated, pointing into it */
+static char **load_list(json_t *a)
+{
+	char **v = husk_xcalloc(json_array_size(a) + 1, sizeof(char *));
+	size_t i, n = 0;
+	json_t *s;
+
+	json_array_foreach(a, i, s)
+		if (json_is_string(s))
+			v[n++] = (char *)json_string_value(s);
+	return v;
+}
+
+static uint32_t recorded_ip(json_t *net)
+{
+	const char *ip = json_string_value(json_object_get(json_object_get(net, "IPAMConfig"), "IPv4Address"));
+	uint32_t addr = 0;
+
+	if (ip && *ip && husk_ipv4_parse(ip, &addr, NULL) < 0)
+		addr = 0;
+	return addr;
+}
+
+/* The record's Networks: eth0's --ip, and the others (network connect) to join after it. */
+static int load_networks(const struct husk_engine *e, struct husk_engine_run *r, struct husk_err *err)
+{
+	json_t *nets = json_object_get(json_object_get(r->rec, "NetworkSettings"), "Networks");
+	const char *name;
+	json_t *net;
+	char *note = NULL;
+
+	r->extra = husk_xcalloc(json_object_size(nets) + 1, sizeof(*r->extra));
+	json_object_foreach(nets, name, net) {
+		if (strcmp(name, r->net.name) == 0) {
+			r->want = recorded_ip(net);
+			continue;
+		}
+		struct husk_engine_net *x = &r->extra[r->n_extra];
+		if (husk_network_get(e->storage, name, &x->net, &note, err) < 0)
+			return husk_err_wrap(err, "container %.12s's network \"%s\"", r->id, name);
+		free(note);
+		x->want = recorded_ip(net);
+		r->n_extra++;
+	}
+	return 0;
 }
 
 int husk_engine_run_load(const struct husk_engine *e, const char *id, struct husk_engine_run *r, struct husk_err *err)
@@ -435,14 +629,27 @@ int husk_engine_run_load(const struct husk_engine *e, const char *id, struct hus
 	if (*json_string_value(json_object_get(config, "Hostname")))
 		r->ro.hostname = json_string_value(json_object_get(config, "Hostname"));
 	specs = json_object_get(host, "PortSpecs");
-	r->n_ports = json_array_size(specs);
-	struct husk_port *ports = husk_xcalloc(r->n_ports + 1, sizeof(*ports));
+	struct husk_port *ports = NULL;
+	size_t n_ports = 0;
+	for (size_t i = 0; i < json_array_size(specs); i++)
+		if (husk_ports_parse(json_string_value(json_array_get(specs, i)), &ports, &n_ports, err) < 0) {
+			free(ports);
+			return -1;
+		}
 	r->ports = ports;
 	r->owned = ports;
-	for (size_t i = 0; i < r->n_ports; i++)
-		if (husk_port_parse(json_string_value(json_array_get(specs, i)), &ports[i], err) < 0)
-			return -1;
+	r->n_ports = n_ports;
+	r->publish_all = json_is_true(json_object_get(host, "PublishAllPorts"));
+	if (r->publish_all && json_is_object(json_object_get(config, "ExposedPorts")) &&
+	    publish_exposed(r, json_object_get(config, "ExposedPorts"), err) < 0)
+		return -1;
+	r->add_hosts = r->owned_lists[0] = load_list(json_object_get(host, "ExtraHosts"));
+	r->dns = r->owned_lists[1] = load_list(json_object_get(host, "Dns"));
+	r->dns_search = r->owned_lists[2] = load_list(json_object_get(host, "DnsSearch"));
+	r->dns_options = r->owned_lists[3] = load_list(json_object_get(host, "DnsOptions"));
 	if (husk_engine_run_check(e, r, err) < 0)
+		return -1;
+	if (r->mode == HUSK_NET_BRIDGE && load_networks(e, r, err) < 0)
 		return -1;
 	if (husk_store_open(&s, e->storage, false, err) < 0)
 		return -1;
@@ -464,16 +671,39 @@ int husk_engine_release(const struct husk_engine *e, const char *id, json_t *rec
 	if (oom_killed && husk_container_stats(e->root, id, NULL, &ooms, &status, NULL) == 0)
 		*oom_killed = ooms > 0;
 	if (network && strcmp(network, "none") != 0 && strcmp(network, "host") != 0) {
-		if (husk_network_get(e->storage, strcmp(network, "bridge") == 0 ? HUSK_NETWORK_DEFAULT : network, &net,
-				     &note, err) < 0 ||
+		const char *main_net = strcmp(network, "bridge") == 0 ? HUSK_NETWORK_DEFAULT : network;
+		json_t *nets = json_object_get(json_object_get(rec, "NetworkSettings"), "Networks"), *v;
+		const char *name;
+		if (husk_network_get(e->storage, main_net, &net, &note, err) < 0 ||
 		    husk_network_detach(e->storage, &net, id, err) < 0)
 			rc = -1;
 		free(note);
+		/* and every network it was connected to since */
+		json_object_foreach(nets, name, v) {
+			if (strcmp(name, main_net) != 0 &&
+			    husk_engine_net_release(e, id, name, false, -1, NULL, rc ? NULL : err) < 0)
+				rc = -1;
+		}
 	}
 	if (husk_container_delete(e->root, id, true, err) < 0 && err->errnum != ENOENT)
 		rc = -1;
 	else if (rc == 0)
 		husk_err_clear(err);
+	return rc;
+}
+
+int husk_engine_net_release(const struct husk_engine *e, const char *id, const char *name, bool primary, int netns_fd,
+			    const char *ifname, struct husk_err *err)
+{
+	struct husk_network net;
+	char *note = NULL;
+	int rc;
+
+	if (husk_network_get(e->storage, name, &net, &note, err) < 0)
+		return -1;
+	free(note);
+	rc = primary ? husk_network_detach(e->storage, &net, id, err)
+		     : husk_network_detach_if(e->storage, &net, id, netns_fd, ifname, err);
 	return rc;
 }
 

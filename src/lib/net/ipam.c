@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../util.h"
@@ -196,6 +198,79 @@ out:
 	return ret;
 }
 
+/* want is a host address of s, not the gateway: the checks --ip needs */
+static int exact_valid(const struct husk_subnet *s, uint32_t gateway, uint32_t want, struct husk_err *err)
+{
+	char text[16], net[16];
+
+	husk_ipv4_format(want, text);
+	husk_ipv4_format(s->network, net);
+	if (!husk_subnet_contains(s, want))
+		return husk_err_set(err, EINVAL, "address %s is not in the network's subnet %s/%u", text, net, s->prefix);
+	if (want < husk_subnet_first(s) || want > husk_subnet_last(s))
+		return husk_err_set(err, EINVAL, "address %s is the network or broadcast address of %s/%u", text, net,
+				    s->prefix);
+	if (want == gateway)
+		return husk_err_set(err, EADDRINUSE, "address %s is the network's gateway", text);
+	return 0;
+}
+
+static int exact_free(json_t *leases, uint32_t want, const char *id, const struct husk_lease_owners *owners,
+		      struct husk_err *err)
+{
+	char text[16];
+	json_t *holder;
+
+	husk_ipv4_format(want, text);
+	holder = json_object_get(leases, text);
+	if (!json_is_string(holder) || (id && strcmp(json_string_value(holder), id) == 0))
+		return 0;
+	if (owners && owners->alive && !owners->alive(json_string_value(holder), owners->arg))
+		return 0;
+	return husk_err_set(err, EADDRINUSE, "address %s is already in use by container %.12s", text,
+			    json_string_value(holder));
+}
+
+int husk_ipam_check_exact(const char *path, const struct husk_subnet *s, uint32_t gateway, uint32_t want,
+			  const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	json_t *root;
+	int ret;
+
+	if (exact_valid(s, gateway, want, err) < 0)
+		return -1;
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return 0;
+	root = json_loads(text, 0, NULL);
+	ret = exact_free(json_object_get(root, "leases"), want, NULL, owners, err);
+	json_decref(root);
+	return ret;
+}
+
+int husk_ipam_allocate_exact(const char *path, const struct husk_subnet *s, uint32_t gateway, const char *id,
+			     uint32_t want, const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	json_t *leases;
+	char text[16];
+	int lock, ret = -1;
+
+	if (exact_valid(s, gateway, want, err) < 0)
+		return -1;
+	if (open_leases(path, owners, &lock, &leases, err) < 0)
+		return -1;
+	/* the dead are gone from leases already */
+	if (exact_free(leases, want, id, NULL, err) < 0)
+		goto out;
+	husk_ipv4_format(want, text);
+	json_object_set_new(leases, text, json_string(id));
+	ret = save_leases(path, leases, err);
+out:
+	json_decref(leases);
+	close(lock);
+	return ret;
+}
+
 int husk_ipam_release(const char *path, const char *id, const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	json_t *leases, *value;
@@ -318,6 +393,97 @@ int husk_port_parse(const char *text, struct husk_port *p, struct husk_err *err)
 	return 0;
 }
 
+/* "80" or "80-90": first and count */
+static int parse_port_range(const char *text, size_t len, uint16_t *first, unsigned *count, const char *spec,
+			    const char *which, struct husk_err *err)
+{
+	const char *dash = memchr(text, '-', len);
+	uint16_t last;
+
+	if (!dash) {
+		*count = 1;
+		return parse_port_number(text, len, first, spec, which, err);
+	}
+	if (parse_port_number(text, (size_t)(dash - text), first, spec, which, err) < 0 ||
+	    parse_port_number(dash + 1, len - (size_t)(dash - text) - 1, &last, spec, which, err) < 0)
+		return -1;
+	if (last < *first)
+		return husk_err_set(err, EINVAL, "port \"%s\": the %s range %.*s ends before it starts", spec, which,
+				    (int)len, text);
+	*count = (unsigned)(last - *first) + 1;
+	return 0;
+}
+
+int husk_ports_parse(const char *text, struct husk_port **v, size_t *n, struct husk_err *err)
+{
+	const char *slash = strchr(text, '/'), *end = slash ? slash : text + strlen(text);
+	const char *last = NULL, *first = NULL;
+	struct husk_port base = {.proto = IPPROTO_TCP};
+	uint16_t cport, hport = 0;
+	unsigned ccount, hcount = 0;
+
+	if (slash) {
+		if (strcmp(slash + 1, "udp") == 0)
+			base.proto = IPPROTO_UDP;
+		else if (strcmp(slash + 1, "tcp") != 0)
+			return husk_err_set(err, EINVAL, "port \"%s\": the protocol must be tcp or udp", text);
+	}
+	for (const char *c = text; c < end; c++)
+		if (*c == ':') {
+			first = first ? first : c;
+			last = c;
+		}
+	const char *ctext = last ? last + 1 : text;
+	if (parse_port_range(ctext, (size_t)(end - ctext), &cport, &ccount, text, "container", err) < 0)
+		return -1;
+	if (last) {
+		const char *htext = first == last ? text : first + 1;
+		/* "IP::80": a random host port on IP; "IP:8080:80"; "8080:80" */
+		if (last > htext && parse_port_range(htext, (size_t)(last - htext), &hport, &hcount, text, "host", err) < 0)
+			return -1;
+		if (last == htext && first == last)
+			return husk_err_set(err, EINVAL, "port \"%s\": expected [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]",
+					    text);
+		if (first != last) {
+			char ip[32];
+			size_t len = (size_t)(first - text);
+			if (len >= sizeof(ip) || len == 0)
+				return husk_err_set(err, EINVAL, "port \"%s\": the host address is %s", text,
+						    len ? "too long" : "empty");
+			memcpy(ip, text, len);
+			ip[len] = '\0';
+			if (husk_ipv4_parse(ip, &base.host_ip, err) < 0)
+				return husk_err_wrap(err, "port \"%s\"", text);
+		}
+	}
+	if (hcount && hcount != ccount)
+		return husk_err_set(err, EINVAL, "port \"%s\": the host range has %u ports and the container range %u: "
+				    "give ranges of the same length (husk does not pick one of several host ports)",
+				    text, hcount, ccount);
+	*v = husk_xrealloc(*v, (*n + ccount + 1) * sizeof(**v));
+	for (unsigned i = 0; i < ccount; i++) {
+		struct husk_port p = base;
+		p.container_port = (uint16_t)(cport + i);
+		p.host_port = hcount ? (uint16_t)(hport + i) : 0;
+		(*v)[(*n)++] = p;
+	}
+	return 0;
+}
+
+void husk_ports_ephemeral(uint16_t *first, uint16_t *last)
+{
+	_cleanup_free_ char *text = NULL;
+	unsigned a, b;
+
+	*first = 32768;
+	*last = 60999;
+	if (husk_read_file_at(AT_FDCWD, "/proc/sys/net/ipv4/ip_local_port_range", &text, NULL, NULL) == 0 &&
+	    sscanf(text, "%u %u", &a, &b) == 2 && a >= 1 && a <= b && b <= 65535) {
+		*first = (uint16_t)a;
+		*last = (uint16_t)b;
+	}
+}
+
 void husk_port_key(const struct husk_port *p, char out[40])
 {
 	char ip[16];
@@ -372,10 +538,12 @@ static int find_port_conflict(const struct husk_port *ports, size_t n, json_t *l
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (husk_port_conflicts(&ports[i], &ports[j]))
+			if (ports[i].host_port && husk_port_conflicts(&ports[i], &ports[j]))
 				return husk_err_set(err, EADDRINUSE, "host port %s is published twice",
 						    port_name(&ports[i], name));
 	for (size_t i = 0; i < n; i++) {
+		if (!ports[i].host_port)
+			continue;   /* random: chosen free when reserved */
 		json_object_foreach(leases, key, value) {
 			struct husk_port held;
 			if (!json_is_string(value) || husk_port_from_key(key, &held) < 0 || !husk_port_conflicts(&ports[i], &held))
@@ -410,24 +578,95 @@ int husk_ports_check(const char *path, const struct husk_port *ports, size_t n, 
 	return ret;
 }
 
-int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
+/* Whether nothing in this network namespace has p's host port bound (a server of the host's
+ * own, which a lease file knows nothing of). */
+static bool port_bindable(const struct husk_port *p)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port), .sin_addr.s_addr = htonl(p->host_ip)};
+	int fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return true;   /* cannot tell: the lease file alone decides */
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRINUSE;
+	close(fd);
+	return ok;
+}
+
+/* A random free host port for p (host_port 0), from a random point of the ephemeral range on:
+ * not leased (leases holds this batch's choices too) and not bound here. */
+static int pick_random_port(struct husk_port *p, json_t *leases, struct husk_err *err)
+{
+	uint16_t first, last;
+	unsigned start = 0, span;
+	const char *key;
+	json_t *value;
+
+	husk_ports_ephemeral(&first, &last);
+	span = (unsigned)(last - first) + 1;
+	if (getrandom(&start, sizeof(start), GRND_NONBLOCK) != sizeof(start))
+		start = (unsigned)husk_now_ns();
+	for (unsigned k = 0; k < span; k++) {
+		struct husk_port c = *p;
+		bool taken = false;
+		c.host_port = (uint16_t)(first + (start + k) % span);
+		json_object_foreach(leases, key, value) {
+			struct husk_port held;
+			if (husk_port_from_key(key, &held) == 0 && husk_port_conflicts(&c, &held)) {
+				taken = true;
+				break;
+			}
+		}
+		if (!taken && port_bindable(&c)) {
+			p->host_port = c.host_port;
+			return 0;
+		}
+	}
+	return husk_err_set(err, EADDRNOTAVAIL, "no free host port is left for container port %u/%s in the ephemeral "
+			    "range %u-%u", p->container_port, p->proto == IPPROTO_UDP ? "udp" : "tcp", first, last);
+}
+
+int husk_ports_reserve(const char *path, struct husk_port *ports, size_t n, const char *id,
 		       const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	json_t *leases;
 	char name[40];
 	int lock, ret = -1;
+	bool *chosen = husk_xcalloc(n + 1, sizeof(bool));
 
-	if (open_leases(path, owners, &lock, &leases, err) < 0)
+	if (open_leases(path, owners, &lock, &leases, err) < 0) {
+		free(chosen);
 		return -1;
+	}
 	/* the dead are gone from leases already: every holder left is alive */
 	if (find_port_conflict(ports, n, leases, NULL, err) < 0)
 		goto out;
+	/* the fixed ones first, so that a random choice steers clear of them */
+	for (size_t i = 0; i < n; i++)
+		if (ports[i].host_port) {
+			husk_port_key(&ports[i], name);
+			json_object_set_new(leases, name, json_string(id));
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (ports[i].host_port)
+			continue;
+		if (pick_random_port(&ports[i], leases, err) < 0)
+			goto out;
+		chosen[i] = true;
+		husk_port_key(&ports[i], name);
+		json_object_set_new(leases, name, json_string(id));
+	}
 	for (size_t i = 0; i < n; i++) {
 		husk_port_key(&ports[i], name);
 		json_object_set_new(leases, name, json_string(id));
 	}
 	ret = save_leases(path, leases, err);
 out:
+	/* on failure the ports are as given: random again next time */
+	for (size_t i = 0; ret < 0 && i < n; i++)
+		if (chosen[i])
+			ports[i].host_port = 0;
+	free(chosen);
 	json_decref(leases);
 	close(lock);
 	return ret;

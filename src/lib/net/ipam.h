@@ -41,6 +41,13 @@ struct husk_lease_owners {
 };
 int husk_ipam_allocate(const char *path, const struct husk_subnet *s, uint32_t gateway, const char *id,
 		       const struct husk_lease_owners *owners, uint32_t *addr, struct husk_err *err);
+/* Lease exactly want to id: refused when it is not a host address of s (or is the gateway), or
+ * when a live container holds it (naming which). */
+int husk_ipam_allocate_exact(const char *path, const struct husk_subnet *s, uint32_t gateway, const char *id,
+			     uint32_t want, const struct husk_lease_owners *owners, struct husk_err *err);
+/* The same checks without the lock, before anything is made (the lease is what counts). */
+int husk_ipam_check_exact(const char *path, const struct husk_subnet *s, uint32_t gateway, uint32_t want,
+			  const struct husk_lease_owners *owners, struct husk_err *err);
 /* Drop the leases of id (calling owners->dropped for each, if given). */
 int husk_ipam_release(const char *path, const char *id, const struct husk_lease_owners *owners, struct husk_err *err);
 /* Drop the leases of containers that are gone; how many went. */
@@ -52,10 +59,17 @@ int husk_ipam_list(const char *path, void (*fn)(const char *key, const char *id,
 /* A published port: -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]. */
 struct husk_port {
 	uint32_t host_ip;            /* 0: every local address */
-	uint16_t host_port, container_port;
+	uint16_t host_port, container_port;  /* host_port 0: a random one, chosen when reserved */
 	uint8_t proto;               /* IPPROTO_TCP or IPPROTO_UDP */
 };
 int husk_port_parse(const char *text, struct husk_port *p, struct husk_err *err);
+/* docker's -p in full, appended to *v (realloc'd; *n counted): [[HOSTIP:][HOSTPORT[-END]]:]PORT[-END][/PROTO].
+ * A range gives one port per number; a host range must be as long as the container's (docker's
+ * "one of these host ports" is refused). No host port ("80", "127.0.0.1::80"): host_port 0, a
+ * random one when reserved. */
+int husk_ports_parse(const char *text, struct husk_port **v, size_t *n, struct husk_err *err);
+/* The ephemeral range random host ports come from (/proc/sys/net/ipv4/ip_local_port_range). */
+void husk_ports_ephemeral(uint16_t *first, uint16_t *last);
 /* "tcp/0.0.0.0/8080": the port's lease key; husk_port_from_key reads it back. */
 void husk_port_key(const struct husk_port *p, char out[40]);
 int husk_port_from_key(const char *key, struct husk_port *p);
@@ -67,8 +81,9 @@ bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b);
 int husk_ports_check(const char *path, const struct husk_port *ports, size_t n, const struct husk_lease_owners *owners,
 		     struct husk_err *err);
 /* Lease the host side of n ports to id, all or none: a port another live container holds, or
- * one given twice, is an error naming it. */
-int husk_ports_reserve(const char *path, const struct husk_port *ports, size_t n, const char *id,
+ * one given twice, is an error naming it. A port with host_port 0 gets one from the ephemeral
+ * range that no lease holds and nothing here has bound (written into ports[i]). */
+int husk_ports_reserve(const char *path, struct husk_port *ports, size_t n, const char *id,
 		       const struct husk_lease_owners *owners, struct husk_err *err);
 
 #endif

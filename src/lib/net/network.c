@@ -490,9 +490,37 @@ int husk_network_ports_check(const char *storage, const struct husk_port *ports,
 	return husk_ports_check(path, ports, n_ports, owners, err);
 }
 
+/* the host end of a container's interface: eth0's is hk + 13 digits of the id (prune knows it);
+ * ethN's (N >= 1) hk + 10 digits + "x" + N, which prune leaves to the kernel */
+static void host_end(const char *id, const char *ifname, char out[16])
+{
+	if (!ifname || strcmp(ifname, "eth0") == 0)
+		husk_network_veth_name(id, out);
+	else
+		snprintf(out, 16, "hk%.10sx%s", id, ifname + 3);
+}
+
+int husk_network_ip_check(const char *storage, const struct husk_network *n, uint32_t want,
+			  const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	_cleanup_free_ char *leases = network_file(storage, n->name, ".leases");
+
+	if (husk_ipam_check_exact(leases, &n->subnet, n->gateway, want, owners, err) < 0)
+		return husk_err_wrap(err, "network \"%s\"", n->name);
+	return 0;
+}
+
 int husk_network_attach(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
-			const struct husk_port *ports, size_t n_ports, const struct husk_lease_owners *owners,
+			struct husk_port *ports, size_t n_ports, const struct husk_lease_owners *owners,
 			uint32_t *addr, struct husk_err *err)
+{
+	struct husk_attach a = {0};
+	return husk_network_attach_if(storage, n, id, netns_fd, &a, ports, n_ports, owners, addr, err);
+}
+
+int husk_network_attach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
+			   const struct husk_attach *a, struct husk_port *ports, size_t n_ports,
+			   const struct husk_lease_owners *owners, uint32_t *addr, struct husk_err *err)
 {
 	_cleanup_free_ char *leases = network_file(storage, n->name, ".leases");
 	_cleanup_free_ char *ports_path = husk_xasprintf("%s/networks/ports.json", storage);
@@ -500,9 +528,11 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 	struct husk_lease_owners port_leases = {port_owner_alive, port_dropped, &po};
 	struct husk_nl host = {0}, inside = {0};
 	struct husk_link bridge, eth0;
+	const char *ifname = a->ifname ? a->ifname : "eth0";
+	bool primary = strcmp(ifname, "eth0") == 0;
 	char veth[16];
 
-	husk_network_veth_name(id, veth);
+	host_end(id, ifname, veth);
 
 	*addr = 0;
 	if (husk_nl_open(&host, err) < 0)
@@ -510,19 +540,24 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 	if (ensure_up(&host, storage, n, &bridge, err) < 0)
 		goto fail;
 	/* recorded before made: a lease outlives a crash, and prune finds it by its container */
-	if (husk_ipam_allocate(leases, &n->subnet, n->gateway, id, owners, addr, err) < 0)
+	if (a->want) {
+		if (husk_ipam_allocate_exact(leases, &n->subnet, n->gateway, id, a->want, owners, err) < 0)
+			goto fail;
+		*addr = a->want;
+	} else if (husk_ipam_allocate(leases, &n->subnet, n->gateway, id, owners, addr, err) < 0) {
 		goto fail;
+	}
 	if (n_ports && husk_ports_reserve(ports_path, ports, n_ports, id, &port_leases, err) < 0)
 		goto fail;
 	if (husk_nat_ports_add(ports, n_ports, *addr, id, err) < 0)
 		goto fail;
-	if (husk_nl_veth_add(&host, veth, bridge.index, "eth0", netns_fd, bridge.mtu, err) < 0)
+	if (husk_nl_veth_add(&host, veth, bridge.index, ifname, netns_fd, bridge.mtu, err) < 0)
 		goto fail;
 	if (husk_nl_open_in(&inside, netns_fd, err) < 0 || husk_nl_link_up(&inside, LOOPBACK_INDEX, err) < 0 ||
-	    husk_nl_link_get(&inside, "eth0", &eth0, err) < 0 ||
+	    husk_nl_link_get(&inside, ifname, &eth0, err) < 0 ||
 	    husk_nl_addr_add(&inside, eth0.index, *addr, n->subnet.prefix, err) < 0 ||
 	    husk_nl_link_up(&inside, eth0.index, err) < 0 ||
-	    husk_nl_route_default(&inside, n->gateway, eth0.index, err) < 0)
+	    (primary && husk_nl_route_default(&inside, n->gateway, eth0.index, err) < 0))
 		goto fail;
 	husk_nl_close(&inside);
 	husk_nl_close(&host);
@@ -536,9 +571,67 @@ fail:
 			husk_nl_link_del(&undo, veth, NULL);
 			husk_nl_close(&undo);
 		}
-		husk_network_detach(storage, n, id, NULL);
+		if (primary)
+			husk_network_detach(storage, n, id, NULL);
+		else
+			husk_ipam_release(leases, id, NULL, NULL);
 	}
 	return husk_err_wrap(err, "network \"%s\"", n->name);
+}
+
+int husk_network_detach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
+			   const char *ifname, struct husk_err *err)
+{
+	_cleanup_free_ char *leases = network_file(storage, n->name, ".leases");
+	struct husk_nl inside = {0};
+	int ret = 0;
+
+	if (netns_fd >= 0 && ifname && *ifname) {
+		struct husk_err e = {0};
+		/* its peer, the host end, goes with it */
+		if (husk_nl_open_in(&inside, netns_fd, &e) < 0 || husk_nl_link_del(&inside, ifname, &e) < 0) {
+			if (e.errnum != ENODEV) {
+				husk_err_copy(err, &e);
+				ret = -1;
+			}
+		}
+		husk_nl_close(&inside);
+	}
+	if (husk_ipam_release(leases, id, NULL, ret ? NULL : err) < 0)
+		ret = -1;
+	return ret;
+}
+
+struct free_if {
+	unsigned long used;          /* bit N: ethN exists */
+};
+
+static void note_eth(const char *name, unsigned index, void *arg)
+{
+	struct free_if *f = arg;
+	unsigned n;
+	char rest;
+	(void)index;
+	if (sscanf(name, "eth%u%c", &n, &rest) == 1 && n < 8 * sizeof(f->used))
+		f->used |= 1ul << n;
+}
+
+int husk_network_free_ifname(int netns_fd, char out[16], struct husk_err *err)
+{
+	struct husk_nl inside = {0};
+	struct free_if f = {0};
+
+	if (husk_nl_open_in(&inside, netns_fd, err) < 0 || husk_nl_links(&inside, note_eth, &f, err) < 0) {
+		husk_nl_close(&inside);
+		return -1;
+	}
+	husk_nl_close(&inside);
+	for (unsigned n = 1; n < 8 * sizeof(f.used); n++)
+		if (!(f.used & (1ul << n))) {
+			snprintf(out, 16, "eth%u", n);
+			return 0;
+		}
+	return husk_err_set(err, ENOSPC, "the container has no free ethN name left (eth1 to eth63 are taken)");
 }
 
 int husk_network_detach(const char *storage, const struct husk_network *n, const char *id, struct husk_err *err)
@@ -741,5 +834,62 @@ char *husk_resolv_conf(const char *host_text, bool keep_loopback)
 		line += n;
 	}
 	out[len] = '\0';
+	return out;
+}
+
+/* the lines of base that are not of kind ("nameserver", ...) when list replaces them */
+static void keep_lines(char **out, const char *base, bool drop_ns, bool drop_search, bool drop_opts)
+{
+	const char *line = base;
+
+	while (*line) {
+		const char *end = strchrnul(line, '\n');
+		size_t n = (size_t)(end - line) + (*end == '\n');
+		char word[16] = "";
+		sscanf(line, " %15s", word);
+		bool drop = (drop_ns && strcmp(word, "nameserver") == 0) ||
+			    (drop_search && (strcmp(word, "search") == 0 || strcmp(word, "domain") == 0)) ||
+			    (drop_opts && strcmp(word, "options") == 0);
+		if (!drop) {
+			char *next = husk_xasprintf("%s%.*s%s", *out, (int)n, line, *end == '\n' ? "" : "\n");
+			free(*out);
+			*out = next;
+		}
+		line += n;
+	}
+}
+
+static void add_line(char **out, const char *kind, char *const *list)
+{
+	if (!list || !*list)
+		return;
+	char *next = husk_xasprintf("%s%s", *out, kind);
+	free(*out);
+	*out = next;
+	for (; *list; list++) {
+		next = husk_xasprintf("%s %s", *out, *list);
+		free(*out);
+		*out = next;
+	}
+	next = husk_xasprintf("%s\n", *out);
+	free(*out);
+	*out = next;
+}
+
+char *husk_resolv_conf_custom(const char *base, char *const *dns, char *const *search, char *const *options)
+{
+	char *out = husk_xstrdup("");
+	bool has_ns = dns && *dns, has_search = search && *search, has_opts = options && *options;
+
+	keep_lines(&out, base, has_ns, has_search, has_opts);
+	if (has_search)
+		add_line(&out, "search", search);
+	for (; has_ns && *dns; dns++) {
+		char *next = husk_xasprintf("%snameserver %s\n", out, *dns);
+		free(out);
+		out = next;
+	}
+	if (has_opts)
+		add_line(&out, "options", options);
 	return out;
 }

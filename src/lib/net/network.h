@@ -56,8 +56,28 @@ int husk_network_prune(const char *storage, const struct husk_lease_owners *owne
  * eth0 inside (lo up, default route via the gateway, the bridge's MTU) and the ports. All or
  * nothing: on failure what was made is undone. */
 int husk_network_attach(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
-			const struct husk_port *ports, size_t n_ports, const struct husk_lease_owners *owners,
+			struct husk_port *ports, size_t n_ports, const struct husk_lease_owners *owners,
 			uint32_t *addr, struct husk_err *err);
+/* How a container joins a network beyond eth0's defaults: --ip, and network connect's further
+ * interfaces (eth1, eth2 ...: no default route, no ports). */
+struct husk_attach {
+	const char *ifname;          /* NULL: eth0 */
+	uint32_t want;               /* --ip: exactly this address; 0: the lowest free one */
+};
+/* husk_network_attach with a; ports only on eth0 (n_ports 0 otherwise). */
+int husk_network_attach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
+			   const struct husk_attach *a, struct husk_port *ports, size_t n_ports,
+			   const struct husk_lease_owners *owners, uint32_t *addr, struct husk_err *err);
+/* Whether --ip want can be leased on n (in its subnet, not the gateway, no live container
+ * holds it), before anything is made. */
+int husk_network_ip_check(const char *storage, const struct husk_network *n, uint32_t want,
+			  const struct husk_lease_owners *owners, struct husk_err *err);
+/* network disconnect: interface ifname removed from netns_fd (when >= 0; it takes its host end
+ * along) and the address id leased on n released; its ports are eth0's and stay. */
+int husk_network_detach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
+			   const char *ifname, struct husk_err *err);
+/* The lowest ethN (N >= 1) netns_fd has no link of. */
+int husk_network_free_ifname(int netns_fd, char out[16], struct husk_err *err);
 /* Whether ports are free (not held by a live container), before anything is made; attach
  * reserves them for real, under the lease file's lock. */
 int husk_network_ports_check(const char *storage, const struct husk_port *ports, size_t n_ports,
@@ -70,6 +90,10 @@ int husk_network_detach(const char *storage, const struct husk_network *n, const
 int husk_network_loopback(int netns_fd, struct husk_err *err);
 /* The host end of container id's veth pair. */
 void husk_network_veth_name(const char *id, char out[16]);
+
+/* A resolv.conf as docker writes one with --dns, --dns-search, --dns-option: each given list
+ * replaces the host's lines of its kind (nameserver, search, options); NULL-terminated lists. */
+char *husk_resolv_conf_custom(const char *base, char *const *dns, char *const *search, char *const *options);
 
 /* The host's resolv.conf without loopback nameservers (they mean nothing in another network
  * namespace); all of it when keep_loopback. */
