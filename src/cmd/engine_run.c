@@ -36,6 +36,7 @@ static const char run_usage[] =
 	"  -h, --hostname NAME        the container's host name\n"
 	"      --entrypoint CMD       replace the image's entrypoint (\"\" for none)\n"
 	"      --network MODE         bridge (default), none, host or a network's name\n"
+	"      --network-alias NAME   another name of the container on a user network\n"
 	"  -p, --publish [IP:]HOST:CONTAINER[/tcp|/udp]   publish a port (bridge networks)\n"
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
@@ -134,6 +135,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"detach", no_argument, NULL, 'd'}, {"name", required_argument, NULL, 'n'},
 		{"restart", required_argument, NULL, 'r'}, {"log-driver", required_argument, NULL, 'L'},
 		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
+		{"network-alias", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'H'}, HUSK_RUN_FLAG_OPTIONS, {0},
 	};
 	struct husk_engine e;
@@ -142,6 +144,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	_cleanup_free_ char **env = husk_xcalloc((size_t)argc, sizeof(char *));
 	_cleanup_free_ struct husk_port *ports = husk_xcalloc((size_t)argc, sizeof(struct husk_port));
 	_cleanup_free_ char **port_specs = husk_xcalloc((size_t)argc, sizeof(char *));
+	_cleanup_free_ char **aliases = husk_xcalloc((size_t)argc, sizeof(char *));
 	struct husk_attach_opts ao = {.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
 	const char *detach_keys = "ctrl-p,ctrl-q";
 	bool detach = false;
@@ -183,6 +186,11 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 				return 125;
 			break;
 		case 'K': detach_keys = optarg; break;
+		case 'A':
+			if (husk_name_check(optarg, &err) < 0)
+				return husk_cmd_usage(g, "--network-alias: %s", err.msg), 125;
+			aliases[r.n_aliases++] = optarg;
+			break;
 		case 'p':
 			port_specs[r.n_ports] = optarg;
 			if (husk_port_parse(optarg, &ports[r.n_ports++], &err) < 0)
@@ -209,6 +217,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	r.ro.n_cmd = (size_t)(argc - optind - 1);
 	r.ports = ports;
 	r.port_specs = port_specs;
+	r.aliases = aliases;
 	if (r.ro.tty && !detach && !isatty(STDIN_FILENO))
 		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one); with -d it needs none"), 125;
 	if (husk_detach_keys_parse(detach_keys, ao.detach_keys, &ao.n_detach_keys, &err) < 0)

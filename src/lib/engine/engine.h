@@ -32,6 +32,8 @@ struct husk_engine_run {
 	size_t n_ports;
 	char *const *port_specs;     /* the -p texts, as given (the record keeps them) */
 	const char *name;            /* --name, or NULL: one is made up */
+	char *const *aliases;        /* --network-alias: more names on a user network (its responder) */
+	size_t n_aliases;
 	bool interactive;            /* -i: stdin stays open (docker's OpenStdin) */
 	bool autoremove;             /* --rm */
 	const char *restart;         /* --restart: no (NULL), on-failure[:N], always, unless-stopped */

@@ -244,6 +244,10 @@ static void record_network(json_t *rec, const struct husk_engine_run *r)
 		husk_ipv4_format(r->net.gateway, gw);
 		json_object_set_new(nets, r->net.name, json_pack("{s:s, s:s, s:i}", "IPAddress", addr, "Gateway", gw,
 								 "IPPrefixLen", (int)r->net.subnet.prefix));
+		/* --network-alias, given at run (record_new): kept across starts */
+		json_t *aliases = json_object_get(json_object_get(json_object_get(ns, "Networks"), r->net.name), "Aliases");
+		if (aliases)
+			json_object_set(json_object_get(nets, r->net.name), "Aliases", aliases);
 	}
 	json_object_set_new(ns, "Networks", nets);
 	json_object_set_new(ns, "IPAddress", json_string(addr));

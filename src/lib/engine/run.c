@@ -17,6 +17,7 @@
 #include "../image/store.h"
 #include "../run.h"
 #include "../util.h"
+#include "../net/dns.h"
 #include "record.h"
 
 static const char hosts_head[] = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n";
@@ -58,6 +59,10 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 		if (husk_network_get(e->storage, network, &r->net, &r->note, err) < 0)
 			return -1;
 	}
+	/* as docker: the default network has no names to give */
+	if (r->n_aliases && (r->mode != HUSK_NET_BRIDGE || strcmp(r->net.name, HUSK_NETWORK_DEFAULT) == 0))
+		return husk_err_set(err, 0, "--network-alias %s: aliases are names on a user network (husk network create), "
+				    "not with --network %s", r->aliases[0], network);
 	if (r->n_ports && r->mode != HUSK_NET_BRIDGE)
 		return husk_err_set(err, 0, "-p publishes ports on a bridge network, not with --network %s", network);
 	if (husk_network_ports_check(e->storage, r->ports, r->n_ports, &owners, err) < 0)
@@ -69,10 +74,22 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 	return 0;
 }
 
+/* A network made by `husk network create`: its containers find each other by name. The default
+ * one does as docker's default bridge: no names (docker keeps that for compatibility, with
+ * --link; husk has no --link, and a container that reached its neighbours by name there
+ * would break on docker). */
+static bool user_network(const struct husk_engine_run *r)
+{
+	return r->mode == HUSK_NET_BRIDGE && strcmp(r->net.name, HUSK_NETWORK_DEFAULT) != 0;
+}
+
 /* /etc/hosts and /etc/resolv.conf for the container, in its directory: the host's own with
  * --network host, otherwise localhost (the address is added once it is leased) and the host's
- * resolvers minus loopback ones, which cannot be reached from another network namespace. */
-static int write_net_files(const char *dir, enum husk_net_mode mode, char **hosts, char **resolv, struct husk_err *err)
+ * resolvers minus loopback ones, which cannot be reached from another network namespace. On a
+ * user network (dns_server: its gateway), the network's name responder is the one nameserver
+ * (it forwards what is not a container's name to the host's). */
+static int write_net_files(const char *dir, enum husk_net_mode mode, uint32_t dns_server, char **hosts, char **resolv,
+			   struct husk_err *err)
 {
 	_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL, *text = NULL;
 
@@ -80,7 +97,7 @@ static int write_net_files(const char *dir, enum husk_net_mode mode, char **host
 	*resolv = husk_xasprintf("%s/resolv.conf", dir);
 	if (husk_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
 		host_resolv = husk_xstrdup("");
-	text = husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
+	text = dns_server ? husk_dns_resolv_conf(host_resolv, dns_server) : husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
 	if (husk_write_file_atomic(*resolv, text, strlen(text), 0644, err) < 0)
 		return -1;
 	if (mode != HUSK_NET_HOST || husk_read_file_at(AT_FDCWD, "/etc/hosts", &host_hosts, NULL, NULL) < 0) {
@@ -199,6 +216,10 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 		"LogConfig", log_config, "PortBindings", port_bindings(r->ports, r->n_ports),
 		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_ports : 0)));
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:{}, s:{}}", "Networks", "Ports"));
+	/* the aliases, where docker keeps them and the network's responder reads them */
+	if (r->n_aliases)
+		json_object_set_new(json_object_get(json_object_get(rec, "NetworkSettings"), "Networks"), r->net.name,
+				    json_pack("{s:o}", "Aliases", string_array(r->aliases, r->n_aliases)));
 	json_object_set_new(rec, "Mounts", json_array());
 	/* what husk stop needs: the signal (--stop-signal, else the image's) and the time */
 	json_t *config = json_object_get(rec, "Config"), *hc = json_object_get(rec, "HostConfig");
@@ -246,7 +267,7 @@ static int prepare(const struct husk_engine *e, struct husk_engine_run *r, struc
 		goto out;
 	r->snapshot_made = true;
 	dir = husk_xasprintf("%s/containers/%s", s.path, r->id);
-	if (write_net_files(dir, r->mode, &hosts, &resolv, err) < 0)
+	if (write_net_files(dir, r->mode, user_network(r) ? r->net.gateway : 0, &hosts, &resolv, err) < 0)
 		goto out;
 	r->ro.hosts_file = hosts;
 	r->ro.resolv_file = resolv;
@@ -300,6 +321,9 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 	if (husk_network_attach(e->storage, &r->net, r->id, netns, r->ports, r->n_ports, &owners, &r->addr, err) < 0)
 		return -1;
 	r->attached = true;
+	/* after the lease: the responder sees it (dns.h) */
+	if (user_network(r) && husk_dns_ensure(e->run, e->storage, &r->net, err) < 0)
+		return -1;
 	/* the name the container was given, or docker's default: the id's first 12 digits */
 	snprintf(hostname, sizeof(hostname), "%.12s", r->id);
 	husk_ipv4_format(r->addr, addr_text);
