@@ -202,8 +202,9 @@ static int names_refresh(bool force)
 			add_container(key, json_string_value(value));
 	g.leases_st = st;
 	g.built_ns = now_ns();
+	int any = json_object_size(leases) > 0;
 	json_decref(root);
-	return json_object_size(leases) > 0;
+	return any;
 }
 
 static const struct name *name_find(const char *qname)
@@ -497,9 +498,10 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"storage", required_argument, NULL, 's'}, {"network", required_argument, NULL, 'n'},
-		{"gateway", required_argument, NULL, 'g'}, {"subnet", required_argument, NULL, 'S'}, {0},
+		{"gateway", required_argument, NULL, 'g'}, {"subnet", required_argument, NULL, 'S'},
+		{"pid-file", required_argument, NULL, 'p'}, {0},
 	};
-	const char *gateway = NULL, *subnet = NULL;
+	const char *gateway = NULL, *subnet = NULL, *pid_file = NULL;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 	char msg[512], *dir;
 	int c, fd, in, one = 1;
@@ -510,12 +512,13 @@ int main(int argc, char **argv)
 		case 'n': g.network = optarg; break;
 		case 'g': gateway = optarg; break;
 		case 'S': subnet = optarg; break;
+		case 'p': pid_file = optarg; break;
 		default: return 2;
 		}
 	}
 	if (!g.storage || !g.network || !gateway || !subnet || inet_pton(AF_INET, gateway, &g.gateway) != 1 ||
 	    parse_cidr(subnet, &g.subnet, &g.mask) < 0) {
-		fprintf(stderr, "usage: husk-dns --storage DIR --network NAME --gateway ADDR --subnet CIDR "
+		fprintf(stderr, "usage: husk-dns --storage DIR --network NAME --gateway ADDR --subnet CIDR [--pid-file PATH] "
 				"(fd 3: the responder lock, fd 4: the ready pipe)\n");
 		ready("husk-dns: bad arguments\n");
 		return 2;
@@ -548,6 +551,16 @@ int main(int argc, char **argv)
 		if (in >= 0)
 			close(in);
 		in = -1;
+	}
+	/* RUN/dns/NETWORK.pid: /proc/locks names the process that took the lock (the starter) */
+	if (pid_file) {
+		char pid_text[16];
+		int len = snprintf(pid_text, sizeof(pid_text), "%d\n", (int)getpid());
+		int pf = open(pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (pf < 0 || write(pf, pid_text, (size_t)len) != len)
+			logmsg("write %s: %s", pid_file, strerror(errno));
+		if (pf >= 0)
+			close(pf);
 	}
 	read_upstreams();
 	names_refresh(true);
@@ -596,6 +609,8 @@ int main(int argc, char **argv)
 			next_check = now_ms() + CHECK_MS;
 			if (should_exit()) {
 				logmsg("no container left on the network: exiting");
+				if (pid_file)
+					unlink(pid_file);
 				return 0;
 			}
 		}

@@ -74,7 +74,7 @@ static void __attribute__((noreturn)) start_child(const char *exe, char *const a
 
 int husk_dns_ensure(const char *run, const char *storage, const struct husk_network *n, struct husk_err *err)
 {
-	_cleanup_free_ char *dir = husk_xasprintf("%s/dns", run), *lock_path = NULL, *log_path = NULL,
+	_cleanup_free_ char *dir = husk_xasprintf("%s/dns", run), *lock_path = NULL, *log_path = NULL, *pid_path = NULL,
 			    *exe = responder_path();
 	_cleanup_close_ int lock = -1, log = -1, rd = -1, wr = -1;
 	char gateway[16], subnet_addr[16], subnet[24], msg[512] = "";
@@ -86,6 +86,7 @@ int husk_dns_ensure(const char *run, const char *storage, const struct husk_netw
 		return -1;
 	lock_path = husk_xasprintf("%s/%s.lock", dir, n->name);
 	log_path = husk_xasprintf("%s/%s.log", dir, n->name);
+	pid_path = husk_xasprintf("%s/%s.pid", dir, n->name);
 	lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lock < 0)
 		return husk_err_sys(err, "open %s", lock_path);
@@ -103,7 +104,7 @@ int husk_dns_ensure(const char *run, const char *storage, const struct husk_netw
 	husk_ipv4_format(n->subnet.network, subnet_addr);
 	snprintf(subnet, sizeof(subnet), "%s/%u", subnet_addr, n->subnet.prefix);
 	char *argv[] = {"husk-dns", "--storage", (char *)storage, "--network", (char *)n->name,
-			"--gateway", gateway, "--subnet", subnet, NULL};
+			"--gateway", gateway, "--subnet", subnet, "--pid-file", pid_path, NULL};
 	pid = fork();
 	if (pid < 0)
 		return husk_err_sys(err, "fork (the name responder of network %s)", n->name);

@@ -4,7 +4,8 @@
  * runtime directory, record.h):
  *
  *   RUN/dns/NETWORK.lock   flock held by the network's responder while it lives
- *   RUN/dns/NETWORK.log    the responder's stderr */
+ *   RUN/dns/NETWORK.log    the responder's stderr
+ *   RUN/dns/NETWORK.pid    its pid (/proc/locks names whoever took the lock: its starter) */
 #ifndef HUSK_DNS_H
 #define HUSK_DNS_H
 
