@@ -12,7 +12,7 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # Debian packages needed to build and test (make deps installs the missing ones)
 DEB_PACKAGES := gcc make pkg-config libjansson-dev libcap-dev libseccomp-dev libssl-dev libcmocka-dev libarchive-dev libcurl4-openssl-dev libmnl-dev libnftables-dev bats busybox-static jq \
-	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun man-db musl-tools
+	iproute2 util-linux procps libcap2-bin libclang-rt-14-dev clang podman tmux containerd skopeo umoci docker-registry runc crun man-db musl-tools libldns-dev
 
 LIB_SRC := $(wildcard src/lib/*.c src/lib/image/*.c src/lib/net/*.c src/lib/engine/*.c)
 CMD_SRC := $(wildcard src/cmd/*.c) src/husk.c
@@ -21,7 +21,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps check check-cgroup2 check-cgroup2-inner demo install clean bench
 
-all: $(BUILD)/husk $(BUILD)/husk-oci $(BUILD)/husk-monitor
+all: $(BUILD)/husk $(BUILD)/husk-oci $(BUILD)/husk-monitor $(BUILD)/husk-dns
 
 $(BUILD)/%.o: %.c $(wildcard src/lib/*.h src/lib/image/*.h src/lib/net/*.h src/lib/engine/*.h src/cmd/*.h)
 	@mkdir -p $(dir $@)
@@ -44,6 +44,12 @@ MONITOR_INC := $(if $(findstring musl,$(MONITOR_CC)),-idirafter /usr/include -id
 $(BUILD)/husk-monitor: src/monitor/monitor.c
 	@mkdir -p $(dir $@)
 	$(MONITOR_CC) -std=gnu11 -Os -Wall -Wextra $(MONITOR_INC) -static -Wl,--gc-sections -ffunction-sections -fdata-sections -s -o $@ $<
+
+# husk-dns: a user network's name responder (src/dns/dns.c), its own small program: libldns
+# (the DNS wire format) and libjansson only, so that husk itself never loads libldns
+$(BUILD)/husk-dns: src/dns/dns.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags ldns 2>/dev/null) -o $@ $< $(shell pkg-config --libs ldns jansson 2>/dev/null || echo -lldns -ljansson)
 
 $(BUILD)/libhusk.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -113,6 +119,7 @@ install: all
 	ln -sf husk $(DESTDIR)$(PREFIX)/bin/husk-oci
 	install -d $(DESTDIR)$(PREFIX)/libexec/husk
 	install -m 0755 $(BUILD)/husk-monitor $(DESTDIR)$(PREFIX)/libexec/husk/husk-monitor
+	install -m 0755 $(BUILD)/husk-dns $(DESTDIR)$(PREFIX)/libexec/husk/husk-dns
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 $(wildcard docs/man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions

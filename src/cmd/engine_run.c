@@ -45,6 +45,7 @@ static const char run_usage[] =
 	"      --dns IP               a nameserver for the container's resolv.conf (replaces the host's)\n"
 	"      --dns-search DOMAIN    a search domain for resolv.conf\n"
 	"      --dns-option OPT       an options entry for resolv.conf (e.g. ndots:2)\n"
+	"      --network-alias NAME   another name of the container on a user network\n"
 	"      --restart POLICY       no, on-failure[:N], always, unless-stopped\n"
 	"      --log-driver DRIVER    k8s-file (default) or none\n"
 	"      --log-opt max-size=SIZE|max-file=N|path=FILE   log rotation, another file\n"
@@ -168,6 +169,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"log-opt", required_argument, NULL, 'O'}, {"detach-keys", required_argument, NULL, 'K'},
 		{"volume", required_argument, NULL, 'v'}, {"mount", required_argument, NULL, 0x180},
 		{"tmpfs", required_argument, NULL, 0x181}, {"volumes-from", required_argument, NULL, 0x182},
+		{"network-alias", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'H'}, {"publish-all", no_argument, NULL, 'P'},
 		{"ip", required_argument, NULL, NET_OPT_IP}, {"add-host", required_argument, NULL, NET_OPT_ADD_HOST},
 		{"dns", required_argument, NULL, NET_OPT_DNS}, {"dns-search", required_argument, NULL, NET_OPT_DNS_SEARCH},
@@ -187,6 +189,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	_cleanup_free_ char **dns_search = husk_xcalloc((size_t)argc + 1, sizeof(char *));
 	_cleanup_free_ char **dns_options = husk_xcalloc((size_t)argc + 1, sizeof(char *));
 	size_t n_add_hosts = 0, n_dns = 0, n_dns_search = 0, n_dns_options = 0;
+	_cleanup_free_ char **aliases = husk_xcalloc((size_t)argc, sizeof(char *));
 	struct husk_attach_opts ao = {.out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
 	const char *detach_keys = "ctrl-p,ctrl-q";
 	bool detach = false;
@@ -228,6 +231,11 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 				return 125;
 			break;
 		case 'K': detach_keys = optarg; break;
+		case 'A':
+			if (husk_name_check(optarg, &err) < 0)
+				return husk_cmd_usage(g, "--network-alias: %s", err.msg), 125;
+			aliases[r.n_aliases++] = optarg;
+			break;
 		case 'p':
 			port_specs[r.n_port_specs++] = optarg;
 			if (husk_ports_parse(optarg, &ports, &r.n_ports, &err) < 0)
@@ -280,6 +288,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	r.dns = dns;
 	r.dns_search = dns_search;
 	r.dns_options = dns_options;
+	r.aliases = aliases;
 	if (r.ro.tty && !detach && !isatty(STDIN_FILENO))
 		return husk_cmd_usage(g, "-t needs a terminal on stdin (this is not one); with -d it needs none"), 125;
 	if (husk_detach_keys_parse(detach_keys, ao.detach_keys, &ao.n_detach_keys, &err) < 0)

@@ -47,6 +47,8 @@ struct husk_engine_run {
 	char *const *add_hosts;      /* --add-host NAME:IP, NULL-terminated (or NULL) */
 	char *const *dns, *const *dns_search, *const *dns_options;   /* NULL-terminated (or NULL) */
 	const char *name;            /* --name, or NULL: one is made up */
+	char *const *aliases;        /* --network-alias: more names on a user network (its responder) */
+	size_t n_aliases;
 	bool interactive;            /* -i: stdin stays open (docker's OpenStdin) */
 	bool autoremove;             /* --rm */
 	const char *restart;         /* --restart: no (NULL), on-failure[:N], always, unless-stopped */

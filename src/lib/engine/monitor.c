@@ -268,6 +268,8 @@ static void record_network(json_t *rec, const struct husk_engine_run *r)
 		for (size_t i = 0; i < r->n_extra; i++)
 			if (r->extra[i].attached)
 				record_one_network(nets, &r->extra[i].net, r->extra[i].addr, r->extra[i].ifname);
+		/* (the entries are updated, not replaced: --network-alias's Aliases, given at run,
+		 * stay across starts) */
 	}
 	json_object_set_new(ns, "IPAddress", json_string(addr));
 	json_object_set_new(ns, "Gateway", json_string(gw));

@@ -18,6 +18,7 @@
 #include "../image/store.h"
 #include "../run.h"
 #include "../util.h"
+#include "../net/dns.h"
 #include "record.h"
 #include "volume.h"
 
@@ -108,6 +109,10 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 		if (husk_network_get(e->storage, network, &r->net, &r->note, err) < 0)
 			return -1;
 	}
+	/* as docker: the default network has no names to give */
+	if (r->n_aliases && (r->mode != HUSK_NET_BRIDGE || strcmp(r->net.name, HUSK_NETWORK_DEFAULT) == 0))
+		return husk_err_set(err, 0, "--network-alias %s: aliases are names on a user network (husk network create), "
+				    "not with --network %s", r->aliases[0], network);
 	if ((r->n_ports || r->publish_all) && r->mode != HUSK_NET_BRIDGE)
 		return husk_err_set(err, 0, "%s publishes ports on a bridge network, not with --network %s",
 				    r->n_ports ? "-p" : "-P", network);
@@ -122,9 +127,21 @@ int husk_engine_run_check(const struct husk_engine *e, struct husk_engine_run *r
 	return 0;
 }
 
+/* A network made by `husk network create`: its containers find each other by name. The default
+ * one does as docker's default bridge: no names (docker keeps that for compatibility, with
+ * --link; husk has no --link, and a container that reached its neighbours by name there
+ * would break on docker). */
+static bool user_network(const struct husk_engine_run *r)
+{
+	return r->mode == HUSK_NET_BRIDGE && strcmp(r->net.name, HUSK_NETWORK_DEFAULT) != 0;
+}
+
 /* /etc/hosts and /etc/resolv.conf for the container, in its directory: the host's own with
  * --network host, otherwise localhost (the address is added once it is leased) and the host's
- * resolvers minus loopback ones, which cannot be reached from another network namespace. */
+ * resolvers minus loopback ones, which cannot be reached from another network namespace. On a
+ * user network, the network's name responder (its gateway) is the one nameserver (it forwards
+ * what is not a container's name to the host's); --dns, --dns-search, --dns-option replace
+ * lines of their kind. */
 /* --add-host's lines: "IP\tNAME" each */
 static char *extra_hosts(char *const *add_hosts)
 {
@@ -150,7 +167,8 @@ static int write_net_files(const char *dir, const struct husk_engine_run *r, cha
 	*resolv = husk_xasprintf("%s/resolv.conf", dir);
 	if (husk_read_file_at(AT_FDCWD, "/etc/resolv.conf", &host_resolv, NULL, NULL) < 0)
 		host_resolv = husk_xstrdup("");
-	text = husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
+	text = user_network(r) ? husk_dns_resolv_conf(host_resolv, r->net.gateway)
+			       : husk_resolv_conf(host_resolv, mode == HUSK_NET_HOST);
 	custom = husk_resolv_conf_custom(text, r->dns, r->dns_search, r->dns_options);
 	if (husk_write_file_atomic(*resolv, custom, strlen(custom), 0644, err) < 0)
 		return -1;
@@ -315,6 +333,16 @@ static json_t *record_new(const struct husk_engine *e, const struct husk_engine_
 		"PortSpecs", string_array(r->port_specs, r->port_specs ? r->n_port_specs : 0)));
 	json_object_set_new(rec, "NetworkSettings", json_pack("{s:{}, s:{}}", "Networks", "Ports"));
 	record_net_options(rec, r, image_config);
+	/* the aliases, where docker keeps them and the network's responder reads them */
+	if (r->n_aliases) {
+		json_t *nets = json_object_get(json_object_get(rec, "NetworkSettings"), "Networks");
+		json_t *net = json_object_get(nets, r->net.name);
+		if (!net) {
+			net = json_object();
+			json_object_set_new(nets, r->net.name, net);
+		}
+		json_object_set_new(net, "Aliases", string_array(r->aliases, r->n_aliases));
+	}
 	json_object_set_new(rec, "Mounts", json_array());
 	/* what husk stop needs: the signal (--stop-signal, else the image's) and the time */
 	json_t *config = json_object_get(rec, "Config"), *hc = json_object_get(rec, "HostConfig");
@@ -439,6 +467,9 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 			return -1;
 		x->attached = true;
 	}
+	/* after the lease: the responder sees it (dns.h) */
+	if (user_network(r) && husk_dns_ensure(e->run, e->storage, &r->net, err) < 0)
+		return -1;
 	/* the name the container was given, or docker's default: the id's first 12 digits */
 	snprintf(hostname, sizeof(hostname), "%.12s", r->id);
 	husk_ipv4_format(r->addr, addr_text);
