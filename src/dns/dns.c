@@ -4,7 +4,8 @@
  * Started by the first container that joins the network (husk_dns_ensure, src/lib/net/dns.c),
  * with fd 3 holding the network's responder lock (an flock: one responder per network) and fd 4
  * a pipe on which it says "ok" once it listens, or why it cannot. It listens on the network's
- * gateway address, port 53, UDP, and nowhere else, so that only the network's side can ask it.
+ * gateway address, port 53, UDP and TCP, and nowhere else, so that only the network's side can
+ * ask it.
  *
  * It answers A queries for the names of the containers holding a lease on the network (their
  * name, their --network-alias names, their short id) from the network's lease file joined with
@@ -19,6 +20,16 @@
  * upstream: a random source port, and nothing but the upstream can answer it), each for
  * FORWARD_TIMEOUT_MS; more are answered SERVFAIL at once. A flood costs CPU, not memory, and
  * never keeps local names from being answered.
+ *
+ * TCP (RFC 7766), for answers too big for a datagram: at most MAX_TCP connections at once (more
+ * are closed as soon as accepted), each given TCP_TIMEOUT_MS to send a whole query or take a
+ * whole answer, queries of at most MAX_TCP_QUERY bytes; a forwarded one goes to the upstream over
+ * TCP too, from the connection's own slot. Every socket is non-blocking and served from the one
+ * poll loop: a slow or stuck client holds a slot, never the loop, so UDP is answered meanwhile.
+ *
+ * EDNS0 (RFC 6891): a client's UDP payload size is honoured up to UDP_PAYLOAD_CAP (and told to
+ * the upstream so), an answer is cut (TC) only when bigger than what the client takes, and local
+ * answers to a query with an OPT record carry one.
  *
  * The wire format is libldns's (Debian's libldns3): parsing a query and building an answer are
  * where hand-written DNS code goes wrong (name compression, counts, lengths). It is linked here,
@@ -57,6 +68,13 @@
 #define MAX_NAMES 8192
 #define CHECK_MS 2000
 #define REFRESH_NS 1000000000LL
+#define MAX_TCP 16
+#define TCP_TIMEOUT_MS 2000
+/* a query is one question and an OPT record: far less; a bigger one is not a query of ours */
+#define MAX_TCP_QUERY 4096
+/* the DNS flag day 2020 value: an answer that size crosses any path without IP fragments */
+#define UDP_PAYLOAD_CAP 1232
+#define MAX_UDP_QUERY UDP_PAYLOAD_CAP
 
 struct name {
 	char *name;                  /* lower case, no trailing dot */
@@ -67,9 +85,37 @@ struct forward {
 	int fd;                      /* -1: free */
 	long long deadline_ms;
 	struct sockaddr_in client;
-	uint8_t query[512];
+	size_t limit;                /* the biggest answer the client takes */
+	uint8_t query[MAX_UDP_QUERY];
 	size_t len;
 	unsigned upstream;           /* index of the upstream being asked */
+};
+
+enum conn_state { C_FREE, C_READ, C_UPSTREAM, C_WRITE };
+
+/* A TCP client: reading a query, waiting for the upstream (over TCP) or writing the answer; one
+ * query at a time, several in turn on one connection. */
+struct conn {
+	enum conn_state state;
+	int fd;
+	long long deadline_ms;       /* of the current step: read, upstream, write */
+	uint8_t in[2 + MAX_TCP_QUERY];   /* the query with its length prefix */
+	size_t in_len;
+	int up_fd;                   /* C_UPSTREAM: the upstream's connection */
+	unsigned upstream;
+	size_t up_sent;              /* of in[], to the upstream */
+	uint8_t up_hdr[2];           /* the upstream answer's length */
+	size_t up_hdr_len;
+	uint8_t *out;                /* the answer with its length prefix */
+	size_t out_len, out_off;
+};
+
+/* Where an answer goes: a UDP client, or a TCP connection. */
+struct peer {
+	int udp;
+	struct sockaddr_in addr;
+	struct conn *conn;           /* NULL: UDP */
+	size_t limit;                /* UDP: the biggest answer the client takes */
 };
 
 static struct {
@@ -85,6 +131,7 @@ static struct {
 	struct stat leases_st;       /* what the table was built from */
 	long long built_ns;
 	struct forward fwd[MAX_FORWARDS];
+	struct conn conns[MAX_TCP];
 } g;
 
 static long long now_ns(void)
@@ -255,6 +302,8 @@ static void read_upstreams(void)
 
 /* ---- answers ---- */
 
+static long long now_ms(void) { return now_ns() / 1000000; }
+
 static void send_to(int fd, const struct sockaddr_in *to, const void *buf, size_t len)
 {
 	/* a full socket buffer drops the answer, as the network would: the client asks again */
@@ -262,8 +311,69 @@ static void send_to(int fd, const struct sockaddr_in *to, const void *buf, size_
 		logmsg("send to %s: %s", inet_ntoa(to->sin_addr), strerror(errno));
 }
 
+static void conn_close(struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->up_fd >= 0)
+		close(c->up_fd);
+	free(c->out);
+	*c = (struct conn){.state = C_FREE, .fd = -1, .up_fd = -1};
+}
+
+/* Next query on the same connection (RFC 7766 6.2.1): a fresh read timeout. */
+static void conn_next(struct conn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->in_len = 0;
+	c->state = C_READ;
+	c->deadline_ms = now_ms() + TCP_TIMEOUT_MS;
+}
+
+static void conn_write(struct conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			return;   /* polled for POLLOUT, until the deadline */
+		if (n <= 0)
+			return conn_close(c);
+		c->out_off += (size_t)n;
+	}
+	conn_next(c);
+}
+
+/* Queue an answer (the caller's bytes) on connection c, length-prefixed, and start writing. */
+static void conn_answer(struct conn *c, const uint8_t *buf, size_t len)
+{
+	if (len > 65535)
+		return conn_close(c);
+	free(c->out);
+	c->out = malloc(2 + len);
+	if (!c->out)
+		return conn_close(c);
+	c->out[0] = (uint8_t)(len >> 8);
+	c->out[1] = (uint8_t)len;
+	memcpy(c->out + 2, buf, len);
+	c->out_len = 2 + len;
+	c->out_off = 0;
+	c->state = C_WRITE;
+	c->deadline_ms = now_ms() + TCP_TIMEOUT_MS;
+	conn_write(c);
+}
+
+static void reply(const struct peer *p, const uint8_t *buf, size_t len)
+{
+	if (p->conn)
+		conn_answer(p->conn, buf, len);
+	else
+		send_to(p->udp, &p->addr, buf, len);
+}
+
 /* An answer carrying only a code (SERVFAIL, FORMERR) to a query whose header is all we trust. */
-static void send_code(int fd, const struct sockaddr_in *to, const uint8_t *query, size_t len, ldns_pkt_rcode rcode)
+static void send_code(const struct peer *p, const uint8_t *query, size_t len, ldns_pkt_rcode rcode)
 {
 	uint8_t buf[12];
 
@@ -273,27 +383,53 @@ static void send_code(int fd, const struct sockaddr_in *to, const uint8_t *query
 	buf[2] = (uint8_t)(0x80 | (query[2] & 0x79));   /* QR, opcode and RD kept */
 	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f));     /* RA */
 	memset(buf + 4, 0, 8);                          /* no sections */
-	send_to(fd, to, buf, sizeof(buf));
+	reply(p, buf, sizeof(buf));
 }
 
-/* The answer for a name of the network: its address for A, no data for any other type (so a
- * client asking AAAA first does not wait for a timeout). */
-static void send_local(int fd, const struct sockaddr_in *to, ldns_pkt *q, ldns_rr *question, const struct name *n)
+/* The answer's skeleton for query q: its id, question and flags, and an OPT record when q had
+ * one (RFC 6891 7: a responder that knows EDNS says so, with its own payload size). */
+static ldns_pkt *answer_new(ldns_pkt *q, ldns_rr *question)
 {
 	ldns_pkt *a = ldns_pkt_new();
-	uint8_t *wire = NULL;
-	size_t len = 0;
 
 	if (!a)
-		return;
+		return NULL;
 	ldns_pkt_set_id(a, ldns_pkt_id(q));
 	ldns_pkt_set_qr(a, true);
-	ldns_pkt_set_aa(a, true);
 	ldns_pkt_set_rd(a, ldns_pkt_rd(q));
 	ldns_pkt_set_ra(a, true);
 	ldns_pkt_set_opcode(a, LDNS_PACKET_QUERY);
 	ldns_pkt_set_rcode(a, LDNS_RCODE_NOERROR);
 	ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, ldns_rr_clone(question));
+	if (ldns_pkt_edns(q)) {
+		ldns_pkt_set_edns_udp_size(a, UDP_PAYLOAD_CAP);
+		/* RFC 3225 3: the DO bit is copied */
+		ldns_pkt_set_edns_do(a, ldns_pkt_edns_do(q));
+	}
+	return a;
+}
+
+static void answer_send(const struct peer *p, ldns_pkt *a)
+{
+	uint8_t *wire = NULL;
+	size_t len = 0;
+
+	if (ldns_pkt2wire(&wire, a, &len) == LDNS_STATUS_OK)
+		reply(p, wire, len);
+	free(wire);
+	ldns_pkt_free(a);
+}
+
+/* The answer for a name of the network: its address for A, no data for any other type (so a
+ * client asking AAAA first does not wait for a timeout). Always a few dozen bytes: no limit
+ * to check. */
+static void send_local(const struct peer *p, ldns_pkt *q, ldns_rr *question, const struct name *n)
+{
+	ldns_pkt *a = answer_new(q, question);
+
+	if (!a)
+		return;
+	ldns_pkt_set_aa(a, true);
 	if (ldns_rr_get_type(question) == LDNS_RR_TYPE_A) {
 		ldns_rr *rr = ldns_rr_new();
 		ldns_rr_set_owner(rr, ldns_rdf_clone(ldns_rr_owner(question)));
@@ -304,13 +440,33 @@ static void send_local(int fd, const struct sockaddr_in *to, ldns_pkt *q, ldns_r
 		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &n->addr));
 		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
 	}
-	if (ldns_pkt2wire(&wire, a, &len) == LDNS_STATUS_OK)
-		send_to(fd, to, wire, len);
-	free(wire);
-	ldns_pkt_free(a);
+	answer_send(p, a);
 }
 
-static long long now_ms(void) { return now_ns() / 1000000; }
+/* An answer too big for the client's datagram, cut as RFC 1035 4.2.1 and RFC 6891 7 say: the
+ * header with TC set, the question, the OPT record (the client learns our size), no records.
+ * Header alone when the upstream's bytes do not parse. */
+static void send_truncated(const struct peer *p, uint8_t *buf, size_t n)
+{
+	ldns_pkt *a = NULL;
+
+	if (ldns_wire2pkt(&a, buf, n) != LDNS_STATUS_OK) {
+		buf[2] |= 0x02;
+		memset(buf + 4, 0, 8);
+		return reply(p, buf, 12);
+	}
+	ldns_rr_list_deep_free(ldns_pkt_answer(a));
+	ldns_pkt_set_answer(a, ldns_rr_list_new());
+	ldns_pkt_set_ancount(a, 0);
+	ldns_rr_list_deep_free(ldns_pkt_authority(a));
+	ldns_pkt_set_authority(a, ldns_rr_list_new());
+	ldns_pkt_set_nscount(a, 0);
+	ldns_rr_list_deep_free(ldns_pkt_additional(a));
+	ldns_pkt_set_additional(a, ldns_rr_list_new());
+	ldns_pkt_set_arcount(a, 0);
+	ldns_pkt_set_tc(a, true);
+	answer_send(p, a);
+}
 
 /* Send the query of slot f to its upstream, on a fresh socket; -1 when none will take it. */
 static int forward_send(struct forward *f)
@@ -340,54 +496,78 @@ static void forward_free(struct forward *f)
 	f->fd = -1;
 }
 
-static void forward(int fd, const struct sockaddr_in *from, const uint8_t *query, size_t len)
+static void forward_fail(int fd, struct forward *f)
+{
+	struct peer p = {.udp = fd, .addr = f->client};
+
+	send_code(&p, f->query, f->len, LDNS_RCODE_SERVFAIL);
+	forward_free(f);
+}
+
+/* A UDP query for the upstream: as the client sent it, unless its EDNS payload size is over our
+ * cap, which the upstream is told instead (so that it cuts, not we). */
+static void forward_udp(const struct peer *p, ldns_pkt *q, const uint8_t *query, size_t len)
 {
 	struct forward *f = NULL;
+	uint8_t *wire = NULL;
 
+	if (ldns_pkt_edns(q) && ldns_pkt_edns_udp_size(q) > UDP_PAYLOAD_CAP) {
+		size_t wire_len = 0;
+		ldns_pkt_set_edns_udp_size(q, UDP_PAYLOAD_CAP);
+		if (ldns_pkt2wire(&wire, q, &wire_len) != LDNS_STATUS_OK) {
+			free(wire);
+			return send_code(p, query, len, LDNS_RCODE_SERVFAIL);
+		}
+		query = wire;
+		len = wire_len;
+	}
 	if (len > sizeof(f->query))
-		return send_code(fd, from, query, len, LDNS_RCODE_SERVFAIL);
+		goto fail;
 	for (size_t i = 0; i < MAX_FORWARDS && !f; i++)
 		if (g.fwd[i].fd < 0)
 			f = &g.fwd[i];
 	/* all slots waiting: refuse now rather than queue (bounded memory and work) */
 	if (!f)
-		return send_code(fd, from, query, len, LDNS_RCODE_SERVFAIL);
-	f->client = *from;
+		goto fail;
+	f->client = p->addr;
+	f->limit = p->limit;
 	memcpy(f->query, query, len);
 	f->len = len;
 	f->upstream = 0;
 	if (forward_send(f) < 0) {
 		forward_free(f);
-		send_code(fd, from, query, len, LDNS_RCODE_SERVFAIL);
+		goto fail;
 	}
+	free(wire);
+	return;
+fail:
+	send_code(p, query, len, LDNS_RCODE_SERVFAIL);
+	free(wire);
 }
 
-/* An upstream's answer: relayed as is if it answers the query (same id). */
+/* An upstream's answer: relayed as is if it answers the query (same id), cut if bigger than
+ * the client takes. */
 static void forward_answer(int fd, struct forward *f)
 {
 	uint8_t buf[65536];
 	ssize_t n = recv(f->fd, buf, sizeof(buf), 0);
+	struct peer p = {.udp = fd, .addr = f->client};
 
 	if (n < 0) {
 		/* ICMP unreachable: try the next one */
 		if (errno == EAGAIN)
 			return;
 		f->upstream++;
-		if (forward_send(f) < 0) {
-			send_code(fd, &f->client, f->query, f->len, LDNS_RCODE_SERVFAIL);
-			forward_free(f);
-		}
+		if (forward_send(f) < 0)
+			forward_fail(fd, f);
 		return;
 	}
 	if (n < 12 || memcmp(buf, f->query, 2) != 0)
 		return;
-	/* over 512 bytes: the client did not say it takes more (no EDNS here); cut with TC set */
-	if (n > 512) {
-		n = 12;
-		buf[2] |= 0x02;
-		memset(buf + 4, 0, 8);
-	}
-	send_to(fd, &f->client, buf, (size_t)n);
+	if ((size_t)n > f->limit)
+		send_truncated(&p, buf, (size_t)n);
+	else
+		send_to(fd, &f->client, buf, (size_t)n);
 	forward_free(f);
 }
 
@@ -400,39 +580,142 @@ static void forward_expire(int fd)
 		if (f->fd < 0 || f->deadline_ms > now)
 			continue;
 		f->upstream++;
-		if (forward_send(f) < 0) {
-			send_code(fd, &f->client, f->query, f->len, LDNS_RCODE_SERVFAIL);
-			forward_free(f);
-		}
+		if (forward_send(f) < 0)
+			forward_fail(fd, f);
 	}
 }
 
-static void handle_query(int fd)
+/* ---- forwarding over TCP, for a TCP client ---- */
+
+/* Connect to connection c's next upstream (c->upstream on); SERVFAIL when none is left. */
+static void upstream_tcp_start(struct conn *c)
 {
-	uint8_t buf[4096];
-	struct sockaddr_in from;
-	socklen_t fromlen = sizeof(from);
-	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+	if (c->up_fd >= 0)
+		close(c->up_fd);
+	c->up_fd = -1;
+	for (; c->upstream < g.n_upstreams; c->upstream++) {
+		const struct sockaddr *up = (const struct sockaddr *)&g.upstreams[c->upstream];
+		int fd = socket(up->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, up, g.upstream_len[c->upstream]) < 0 && errno != EINPROGRESS) {
+			close(fd);
+			continue;
+		}
+		c->up_fd = fd;
+		c->up_sent = c->up_hdr_len = 0;
+		c->state = C_UPSTREAM;
+		c->deadline_ms = now_ms() + FORWARD_TIMEOUT_MS;
+		return;
+	}
+	struct peer p = {.udp = -1, .conn = c};
+	send_code(&p, c->in + 2, c->in_len - 2, LDNS_RCODE_SERVFAIL);
+}
+
+static void upstream_tcp_next(struct conn *c)
+{
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	c->upstream++;
+	upstream_tcp_start(c);
+}
+
+/* The upstream connection is ready (revents): send the query, then read the answer. */
+static void upstream_tcp_io(struct conn *c, short revents)
+{
+	ssize_t n;
+
+	if (c->up_sent < c->in_len) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(c->up_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+			return upstream_tcp_next(c);
+		n = send(c->up_fd, c->in + c->up_sent, c->in_len - c->up_sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			return upstream_tcp_next(c);
+		c->up_sent += (size_t)n;
+		return;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	if (c->up_hdr_len < 2) {
+		n = recv(c->up_fd, c->up_hdr + c->up_hdr_len, 2 - c->up_hdr_len, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			return upstream_tcp_next(c);
+		c->up_hdr_len += (size_t)n;
+		if (c->up_hdr_len < 2)
+			return;
+		size_t len = (size_t)c->up_hdr[0] << 8 | c->up_hdr[1];
+		if (len < 12)
+			return upstream_tcp_next(c);
+		/* bounded: at most MAX_TCP such buffers, 64 KiB each */
+		c->out = malloc(2 + len);
+		if (!c->out)
+			return upstream_tcp_next(c);
+		memcpy(c->out, c->up_hdr, 2);
+		c->out_len = 2 + len;
+		c->out_off = 2;
+	}
+	n = recv(c->up_fd, c->out + c->out_off, c->out_len - c->out_off, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0)
+		return upstream_tcp_next(c);
+	c->out_off += (size_t)n;
+	if (c->out_off < c->out_len)
+		return;
+	if (memcmp(c->out + 2, c->in + 2, 2) != 0)
+		return upstream_tcp_next(c);
+	/* the whole answer: over TCP no cut, relayed as is */
+	close(c->up_fd);
+	c->up_fd = -1;
+	c->out_off = 0;
+	c->state = C_WRITE;
+	c->deadline_ms = now_ms() + TCP_TIMEOUT_MS;
+	conn_write(c);
+}
+
+/* ---- queries ---- */
+
+/* Query buf (n bytes) from peer p: answered from the names of the network, or forwarded. */
+static void answer_query(const struct peer *p, uint8_t *buf, size_t n)
+{
 	ldns_pkt *q = NULL;
 	ldns_rr *question;
 	char *owner;
 	const struct name *hit = NULL;
 
-	if (n < 0)
-		return;
-	/* the network's side only: the gateway is bound, but the host could send to it too */
-	if (from.sin_family != AF_INET || (ntohl(from.sin_addr.s_addr) & g.mask) != g.subnet)
-		return;
 	if (n < 12 || (buf[2] & 0x80))
 		return;   /* not a query: an answer looping back is never answered */
-	if (ldns_wire2pkt(&q, buf, (size_t)n) != LDNS_STATUS_OK)
-		return send_code(fd, &from, buf, (size_t)n, LDNS_RCODE_FORMERR);
+	if (ldns_wire2pkt(&q, buf, n) != LDNS_STATUS_OK)
+		return send_code(p, buf, n, LDNS_RCODE_FORMERR);
 	if (ldns_pkt_get_opcode(q) != LDNS_PACKET_QUERY || ldns_pkt_qdcount(q) != 1) {
-		send_code(fd, &from, buf, (size_t)n, LDNS_RCODE_NOTIMPL);
+		send_code(p, buf, n, LDNS_RCODE_NOTIMPL);
 		ldns_pkt_free(q);
 		return;
 	}
 	question = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+	if (ldns_pkt_edns(q) && ldns_pkt_edns_version(q) > 0) {
+		/* RFC 6891 6.1.3: only version 0 exists; BADVERS (16) is extended rcode 1, rcode 0 */
+		ldns_pkt *a = answer_new(q, question);
+		if (a) {
+			ldns_pkt_set_edns_extended_rcode(a, 1);
+			answer_send(p, a);
+		}
+		ldns_pkt_free(q);
+		return;
+	}
+	struct peer to = *p;
+	if (!to.conn) {
+		/* RFC 6891 6.2.5: below 512 is taken as 512 */
+		uint16_t size = ldns_pkt_edns(q) ? ldns_pkt_edns_udp_size(q) : 512;
+		to.limit = size < 512 ? 512 : size > UDP_PAYLOAD_CAP ? UDP_PAYLOAD_CAP : size;
+	}
 	owner = ldns_rdf2str(ldns_rr_owner(question));
 	if (owner) {
 		size_t len = strlen(owner);
@@ -443,11 +726,101 @@ static void handle_query(int fd)
 			hit = name_find(owner);
 	}
 	if (hit)
-		send_local(fd, &from, q, question, hit);
-	else
-		forward(fd, &from, buf, (size_t)n);
+		send_local(&to, q, question, hit);
+	else if (to.conn) {
+		to.conn->upstream = 0;
+		upstream_tcp_start(to.conn);
+	} else
+		forward_udp(&to, q, buf, n);
 	free(owner);
 	ldns_pkt_free(q);
+}
+
+static bool from_network(const struct sockaddr_in *from)
+{
+	return from->sin_family == AF_INET && (ntohl(from->sin_addr.s_addr) & g.mask) == g.subnet;
+}
+
+static void handle_query(int fd)
+{
+	uint8_t buf[4096];
+	struct peer p = {.udp = fd};
+	socklen_t fromlen = sizeof(p.addr);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&p.addr, &fromlen);
+
+	if (n < 0)
+		return;
+	/* the network's side only: the gateway is bound, but the host could send to it too */
+	if (!from_network(&p.addr))
+		return;
+	answer_query(&p, buf, (size_t)n);
+}
+
+/* ---- TCP clients ---- */
+
+/* New connections: a free slot each, else closed at once (the bound on TCP work). A few per
+ * turn, so that a connection flood leaves the loop to the rest. */
+static void tcp_accept(int lfd)
+{
+	for (int i = 0; i < MAX_TCP; i++) {
+		struct sockaddr_in from;
+		socklen_t fromlen = sizeof(from);
+		struct conn *c = NULL;
+		int fd = accept4(lfd, (struct sockaddr *)&from, &fromlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		for (size_t j = 0; j < MAX_TCP && !c; j++)
+			if (g.conns[j].state == C_FREE)
+				c = &g.conns[j];
+		if (!c || fromlen != sizeof(from) || !from_network(&from)) {
+			close(fd);
+			continue;
+		}
+		*c = (struct conn){.fd = fd, .up_fd = -1};
+		conn_next(c);
+	}
+}
+
+static void conn_read(struct conn *c)
+{
+	for (;;) {
+		size_t want = c->in_len < 2 ? 2 - c->in_len
+					    : 2 + ((size_t)c->in[0] << 8 | c->in[1]) - c->in_len;
+		if (!want)
+			break;
+		ssize_t n = recv(c->fd, c->in + c->in_len, want, MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			return conn_close(c);
+		c->in_len += (size_t)n;
+		if (c->in_len == 2) {
+			size_t len = (size_t)c->in[0] << 8 | c->in[1];
+			if (len < 12 || len > MAX_TCP_QUERY)
+				return conn_close(c);
+		}
+	}
+	struct peer p = {.udp = -1, .conn = c};
+	answer_query(&p, c->in + 2, c->in_len - 2);
+	/* nothing to say (not a query): the connection is not one of a DNS client */
+	if (c->state == C_READ && c->in_len)
+		conn_close(c);
+}
+
+static void conn_expire(void)
+{
+	long long now = now_ms();
+
+	for (size_t i = 0; i < MAX_TCP; i++) {
+		struct conn *c = &g.conns[i];
+		if (c->state == C_FREE || c->deadline_ms > now)
+			continue;
+		if (c->state == C_UPSTREAM)
+			upstream_tcp_next(c);
+		else
+			conn_close(c);
+	}
 }
 
 /* ---- life ---- */
@@ -504,7 +877,7 @@ int main(int argc, char **argv)
 	const char *gateway = NULL, *subnet = NULL, *pid_file = NULL;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
 	char msg[512], *dir;
-	int c, fd, in, one = 1;
+	int c, fd, tcp, in, one = 1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
@@ -531,6 +904,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	for (size_t i = 0; i < MAX_FORWARDS; i++)
 		g.fwd[i].fd = -1;
+	for (size_t i = 0; i < MAX_TCP; i++)
+		g.conns[i] = (struct conn){.state = C_FREE, .fd = -1, .up_fd = -1};
 	if (asprintf(&g.leases_path, "%s/networks/%s.leases", g.storage, g.network) < 0 ||
 	    asprintf(&dir, "%s/networks", g.storage) < 0)
 		abort();
@@ -541,6 +916,16 @@ int main(int argc, char **argv)
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		snprintf(msg, sizeof(msg), "husk-dns: listen on %s:53/udp: %s\n", gateway, strerror(errno));
+		logmsg("%s", msg + 10);
+		ready(msg);
+		return 1;
+	}
+	/* SO_REUSEADDR as well: connections of a previous responder in TIME_WAIT hold the port */
+	tcp = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (tcp < 0 || setsockopt(tcp, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    setsockopt(tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(tcp, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(tcp, MAX_TCP) < 0) {
+		snprintf(msg, sizeof(msg), "husk-dns: listen on %s:53/tcp: %s\n", gateway, strerror(errno));
 		logmsg("%s", msg + 10);
 		ready(msg);
 		return 1;
@@ -564,27 +949,51 @@ int main(int argc, char **argv)
 	}
 	read_upstreams();
 	names_refresh(true);
-	logmsg("listening on %s:53/udp, %u upstream resolver(s)", gateway, g.n_upstreams);
+	logmsg("listening on %s:53 (udp, tcp), %u upstream resolver(s)", gateway, g.n_upstreams);
 	ready("ok\n");
 
 	long long next_check = now_ms() + CHECK_MS;
 	for (;;) {
-		struct pollfd p[2 + MAX_FORWARDS];
-		struct forward *owner[2 + MAX_FORWARDS];
+		enum { FIXED = 3 };
+		struct pollfd p[FIXED + MAX_FORWARDS + MAX_TCP];
+		struct forward *owner[FIXED + MAX_FORWARDS + MAX_TCP];
+		struct conn *conn_of[FIXED + MAX_FORWARDS + MAX_TCP];
 		nfds_t np = 0;
 		long long now = now_ms(), wait = next_check - now;
 
 		p[np] = (struct pollfd){.fd = fd, .events = POLLIN};
-		owner[np++] = NULL;
+		owner[np] = NULL;
+		conn_of[np++] = NULL;
 		p[np] = (struct pollfd){.fd = in, .events = POLLIN};
-		owner[np++] = NULL;
+		owner[np] = NULL;
+		conn_of[np++] = NULL;
+		p[np] = (struct pollfd){.fd = tcp, .events = POLLIN};
+		owner[np] = NULL;
+		conn_of[np++] = NULL;
 		for (size_t i = 0; i < MAX_FORWARDS; i++) {
 			if (g.fwd[i].fd < 0)
 				continue;
 			if (g.fwd[i].deadline_ms - now < wait)
 				wait = g.fwd[i].deadline_ms - now;
 			p[np] = (struct pollfd){.fd = g.fwd[i].fd, .events = POLLIN};
+			conn_of[np] = NULL;
 			owner[np++] = &g.fwd[i];
+		}
+		/* one fd each: the client while reading or writing, the upstream while it is asked */
+		for (size_t i = 0; i < MAX_TCP; i++) {
+			struct conn *c = &g.conns[i];
+			if (c->state == C_FREE)
+				continue;
+			if (c->deadline_ms - now < wait)
+				wait = c->deadline_ms - now;
+			if (c->state == C_READ)
+				p[np] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+			else if (c->state == C_WRITE)
+				p[np] = (struct pollfd){.fd = c->fd, .events = POLLOUT};
+			else
+				p[np] = (struct pollfd){.fd = c->up_fd, .events = c->up_sent < c->in_len ? POLLOUT : POLLIN};
+			owner[np] = NULL;
+			conn_of[np++] = c;
 		}
 		if (wait < 0)
 			wait = 0;
@@ -592,13 +1001,26 @@ int main(int argc, char **argv)
 			logmsg("poll: %s", strerror(errno));
 			return 1;
 		}
-		for (nfds_t i = 2; i < np; i++)
-			if (p[i].revents && owner[i]->fd == p[i].fd)
+		for (nfds_t i = FIXED; i < np; i++) {
+			struct conn *c = conn_of[i];
+			if (!p[i].revents)
+				continue;
+			if (owner[i] && owner[i]->fd == p[i].fd)
 				forward_answer(fd, owner[i]);
+			else if (c && c->state == C_READ && c->fd == p[i].fd)
+				conn_read(c);
+			else if (c && c->state == C_WRITE && c->fd == p[i].fd)
+				conn_write(c);
+			else if (c && c->state == C_UPSTREAM && c->up_fd == p[i].fd)
+				upstream_tcp_io(c, p[i].revents);
+		}
 		/* one query per turn: upstream answers and the lease file get their turn in a flood */
 		if (p[0].revents & POLLIN)
 			handle_query(fd);
+		if (p[2].revents & POLLIN)
+			tcp_accept(tcp);
 		forward_expire(fd);
+		conn_expire();
 		bool check = now_ms() >= next_check;
 		if (in >= 0 && (p[1].revents & POLLIN)) {
 			char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
