@@ -237,6 +237,39 @@ static int by_created_desc(const void *a, const void *b)
 	return strcmp(str(rb, "Created"), str(ra, "Created"));
 }
 
+#define PS_COLUMNS 7
+
+/* The width a terminal gives a UTF-8 string: its code points (the "…" of a cut command). */
+static size_t display_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* docker's tables: each column as wide as its widest cell, three spaces between */
+static void print_table(char **cells, size_t rows, size_t cols)
+{
+	size_t width[16] = {0};
+
+	for (size_t r = 0; r < rows; r++)
+		for (size_t c = 0; c < cols; c++)
+			if (display_width(cells[r * cols + c]) > width[c])
+				width[c] = display_width(cells[r * cols + c]);
+	for (size_t r = 0; r < rows; r++) {
+		for (size_t c = 0; c < cols; c++) {
+			const char *cell = cells[r * cols + c];
+			if (c + 1 == cols) {
+				printf("%s\n", cell);
+				break;
+			}
+			printf("%s%*s", cell, (int)(width[c] - display_width(cell) + 3), "");
+		}
+	}
+}
+
 static const char ps_usage[] =
 	"usage: husk ps [-a] [-q] [--no-trunc] [--filter KEY=VALUE]... [--format table|json]\n"
 	"\n"
@@ -306,9 +339,13 @@ int husk_cmd_engine_ps(struct husk_globals *g, int argc, char **argv)
 	}
 	husk_record_list_free(ids, n);
 	qsort(recs, n_recs, sizeof(*recs), by_created_desc);
-	if (!quiet && !json)
-		printf("%-14s %-20s %-22s %-16s %-26s %-24s %s\n", "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS",
-		       "PORTS", "NAMES");
+	/* the table's cells, printed at the end in columns as wide as their widest cell */
+	char **cells = husk_xcalloc((n_recs + 1) * PS_COLUMNS, sizeof(char *));
+	size_t n_rows = 1;
+	static const char *const header[PS_COLUMNS] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+						       "NAMES"};
+	for (size_t c = 0; c < PS_COLUMNS; c++)
+		cells[c] = husk_xstrdup(header[c]);
 	for (size_t i = 0; i < n_recs; i++) {
 		json_t *rec = recs[i];
 		const char *id = str(rec, "Id"), *name = str(rec, "Name");
@@ -336,11 +373,22 @@ int husk_cmd_engine_ps(struct husk_globals *g, int argc, char **argv)
 			free(text);
 			json_decref(row);
 		} else {
-			printf("%-14.*s %-20s %-22s %-16s %-26s %-24s %s\n", trunc ? 12 : 64, id,
-			       str(json_object_get(rec, "Config"), "Image"), cmd, ago, status, ports, name);
+			char **row = cells + n_rows++ * PS_COLUMNS;
+			row[0] = husk_xasprintf("%.*s", trunc ? 12 : 64, id);
+			row[1] = husk_xstrdup(str(json_object_get(rec, "Config"), "Image"));
+			row[2] = husk_xstrdup(cmd);
+			row[3] = husk_xstrdup(ago);
+			row[4] = husk_xstrdup(status);
+			row[5] = husk_xstrdup(ports);
+			row[6] = husk_xstrdup(name);
 		}
 		json_decref(rec);
 	}
+	if (!quiet && !json)
+		print_table(cells, n_rows, PS_COLUMNS);
+	for (size_t i = 0; i < n_rows * PS_COLUMNS; i++)
+		free(cells[i]);
+	free(cells);
 	free(recs);
 	return 0;
 }
