@@ -430,14 +430,23 @@ static void send_local(const struct peer *p, ldns_pkt *q, ldns_rr *question, con
 	if (!a)
 		return;
 	ldns_pkt_set_aa(a, true);
-	if (ldns_rr_get_type(question) == LDNS_RR_TYPE_A) {
+	/* every container that has the name (an alias several share, as docker allows: each of
+	 * their addresses, once); n is the first in the table */
+	for (size_t i = (size_t)(n - g.names); ldns_rr_get_type(question) == LDNS_RR_TYPE_A && i < g.n_names; i++) {
+		bool seen = false;
+		if (strcasecmp(g.names[i].name, n->name) != 0)
+			continue;
+		for (size_t j = (size_t)(n - g.names); j < i && !seen; j++)
+			seen = strcasecmp(g.names[j].name, n->name) == 0 && g.names[j].addr == g.names[i].addr;
+		if (seen)
+			continue;
 		ldns_rr *rr = ldns_rr_new();
 		ldns_rr_set_owner(rr, ldns_rdf_clone(ldns_rr_owner(question)));
 		ldns_rr_set_type(rr, LDNS_RR_TYPE_A);
 		ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
 		/* no caching: a restarted container has another address */
 		ldns_rr_set_ttl(rr, 0);
-		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &n->addr));
+		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &g.names[i].addr));
 		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
 	}
 	answer_send(p, a);

@@ -118,6 +118,20 @@ address_of() {
 	[ -z "$(lookup client nosuch)" ] || fail "nosuch resolved"
 }
 
+@test "dns: one name per container (a second is refused), an alias two share answers with both addresses" {
+	hk network create --subnet 10.78.0.0/24 lab
+	a=$(hk run -d --name one --network lab --network-alias shared busybox sleep 1000)
+	run -125 hk run -d --name one --network lab busybox sleep 1000
+	[[ "$output" == *'"one" is already in use'* ]] || fail "$output"
+	b=$(hk run -d --name two --network lab --network-alias shared busybox sleep 1000)
+	all=$(hk exec one nslookup shared 2>/dev/null | awk '/^Name:/ { name = 1; next } name && /^Address/ { sub(/^Address:? */, ""); print }' | sort)
+	[ "$all" = "$(printf '%s\n%s' "$(address_of "$a" lab)" "$(address_of "$b" lab)" | sort)" ] || fail "shared: $all"
+	# one of them stops: the alias is the other's alone
+	hk stop -t 0 two >/dev/null
+	[ "$(hk exec one nslookup shared 2>/dev/null | grep -c '^Address' )" -ge 1 ]
+	lookup_is one shared "$(address_of "$a" lab)"
+}
+
 @test "dns: the default network has no names (docker's default bridge); --network-alias is refused there" {
 	a=$(hk run -d --name web busybox sleep 1000)
 	b=$(hk run -d --name client busybox sleep 1000)
