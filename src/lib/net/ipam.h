@@ -70,7 +70,8 @@ int husk_ipam_allocate_exact(const char *path, const struct husk_subnet *s, uint
 /* The same checks without the lock, before anything is made (the lease is what counts). */
 int husk_ipam_check_exact(const char *path, const struct husk_subnet *s, uint32_t gateway, uint32_t want,
 			  const struct husk_lease_owners *owners, struct husk_err *err);
-/* The IPv6 lease of id in the same lease file (keys "fd00:10::2"): want NULL picks the lowest
+/* The IPv6 lease of id in the same lease file (keys "fd00:10::2"), taken right after its IPv4
+ * one (which dropped the leases of the dead: owners is not asked again). want NULL picks the lowest
  * free address, otherwise exactly *want (refused outside s, on the gateway, or held by a live
  * container). */
 int husk_ipam_allocate6(const char *path, const struct husk_subnet6 *s, const struct in6_addr *gateway,
