@@ -215,6 +215,12 @@ net_clean() {
 	run --separate-stderr hk run --rm --network v6net --ip fd00:10::80 busybox true
 	[ "$status" -ne 0 ]
 	[[ "$stderr" == *"fd00:10::80 is already in use by container ${web:0:12}"* ]] || fail "$stderr"
+	# stop releases it; start asks for the same address again (the record's IPAMConfig)
+	hk stop -t 0 web >/dev/null
+	[ "$(jq -c .leases "$HUSK_STORAGE/networks/v6net.leases")" = "{}" ]
+	hk start web >/dev/null
+	[ "$(jq -r '.leases["fd00:10::80"]' "$HUSK_STORAGE/networks/v6net.leases")" = "$web" ]
+	[ "$(address6_of web v6net)" = fd00:10::80 ]
 	hk rm -f web >/dev/null
 	hk network rm v6net
 	net_clean
@@ -241,7 +247,9 @@ net_clean() {
 	run ininet busybox timeout 3 wget -q -O- "http://192.0.2.1:8081/hostname"
 	[ "$status" -ne 0 ]
 	run -0 hk port web
-	[[ "$output" == *"80/tcp -> [2001:db8::1]:8081"* || "$output" == *"2001:db8::1"* ]] || fail "$output"
+	[[ "$output" == *"80/tcp -> [2001:db8::1]:8081"* ]] || fail "$output"
+	run -0 hk ps
+	[[ "$output" == *"[2001:db8::1]:8081->80/tcp"* ]] || fail "$output"
 	# stopped: the elements of both tables go
 	hk stop -t 0 web >/dev/null
 	run -0 inhost nft list map ip6 husk ports_any
