@@ -179,8 +179,9 @@ static char *ports_text(json_t *rec)
 		for (size_t i = 0; i < json_array_size(list); i++) {
 			json_t *one = json_array_get(list, i);
 			const char *ip = str(one, "HostIp");
-			char *next = husk_xasprintf("%s%s%s:%s->%s", out, *out ? ", " : "", *ip ? ip : "0.0.0.0",
-						    str(one, "HostPort"), key);
+			bool v6 = strchr(ip, ':') != NULL;
+			char *next = husk_xasprintf("%s%s%s%s%s:%s->%s", out, *out ? ", " : "", v6 ? "[" : "",
+						    *ip ? ip : "0.0.0.0", v6 ? "]" : "", str(one, "HostPort"), key);
 			free(out);
 			out = next;
 		}

@@ -490,10 +490,13 @@ int husk_cmd_engine_port(struct husk_globals *g, int argc, char **argv)
 			json_t *one = json_array_get(list, i);
 			const char *ip = str(one, "HostIp");
 			found = true;
+			/* an IPv6 host address in brackets, as docker prints it */
+			bool v6 = strchr(ip, ':') != NULL;
 			if (want)
-				printf("%s:%s\n", *ip ? ip : "0.0.0.0", str(one, "HostPort"));
+				printf("%s%s%s:%s\n", v6 ? "[" : "", *ip ? ip : "0.0.0.0", v6 ? "]" : "", str(one, "HostPort"));
 			else
-				printf("%s -> %s:%s\n", keys[k], *ip ? ip : "0.0.0.0", str(one, "HostPort"));
+				printf("%s -> %s%s%s:%s\n", keys[k], v6 ? "[" : "", *ip ? ip : "0.0.0.0", v6 ? "]" : "",
+				       str(one, "HostPort"));
 		}
 	}
 	json_decref(rec);

@@ -41,6 +41,7 @@ static const char run_usage[] =
 	"                             8080-8090:80-90 (as long on both sides); no HOST: a random one\n"
 	"  -P, --publish-all          every port the image exposes, each to a random host port\n"
 	"      --ip ADDR              the container's address on its network (husk network create's)\n"
+	"      --ip6 ADDR             its IPv6 address there (a network made with --ipv6)\n"
 	"      --add-host NAME:IP     a line in the container's /etc/hosts\n"
 	"      --dns IP               a nameserver for the container's resolv.conf (replaces the host's)\n"
 	"      --dns-search DOMAIN    a search domain for resolv.conf\n"
@@ -154,7 +155,7 @@ static void forward_signal(int sig, void *arg)
 }
 
 /* long options of the network's (values clear of run_flags.h's) */
-enum { NET_OPT_IP = 0x340, NET_OPT_ADD_HOST, NET_OPT_DNS, NET_OPT_DNS_SEARCH, NET_OPT_DNS_OPTION };
+enum { NET_OPT_IP = 0x340, NET_OPT_ADD_HOST, NET_OPT_DNS, NET_OPT_DNS_SEARCH, NET_OPT_DNS_OPTION, NET_OPT_IP6 };
 
 int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 {
@@ -171,7 +172,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 		{"tmpfs", required_argument, NULL, 0x181}, {"volumes-from", required_argument, NULL, 0x182},
 		{"network-alias", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'H'}, {"publish-all", no_argument, NULL, 'P'},
-		{"ip", required_argument, NULL, NET_OPT_IP}, {"add-host", required_argument, NULL, NET_OPT_ADD_HOST},
+		{"ip", required_argument, NULL, NET_OPT_IP}, {"ip6", required_argument, NULL, NET_OPT_IP6}, {"add-host", required_argument, NULL, NET_OPT_ADD_HOST},
 		{"dns", required_argument, NULL, NET_OPT_DNS}, {"dns-search", required_argument, NULL, NET_OPT_DNS_SEARCH},
 		{"dns-option", required_argument, NULL, NET_OPT_DNS_OPTION}, HUSK_RUN_FLAG_OPTIONS, {0},
 	};
@@ -243,6 +244,7 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 			break;
 		case 'P': r.publish_all = true; break;
 		case NET_OPT_IP: r.ip = optarg; break;
+		case NET_OPT_IP6: r.ip6 = optarg; break;
 		case NET_OPT_ADD_HOST: add_hosts[n_add_hosts++] = optarg; break;
 		case NET_OPT_DNS: dns[n_dns++] = optarg; break;
 		case NET_OPT_DNS_SEARCH: dns_search[n_dns_search++] = optarg; break;

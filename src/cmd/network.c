@@ -13,17 +13,21 @@
 #include "../lib/util.h"
 
 static const char create_usage[] =
-	"usage: husk network create [--subnet CIDR] [--gateway IP] NAME\n\n"
+	"usage: husk network create [--subnet CIDR]... [--gateway IP]... [--ipv6] NAME\n\n"
 	"A bridge network for husk run --network NAME (a free 10.x.0.0/16 unless --subnet).\n"
-	"      --subnet CIDR  its IPv4 subnet\n"
-	"      --gateway IP   the bridge's address (the subnet's first by default)";
+	"      --subnet CIDR  its IPv4 subnet, or with --ipv6 its IPv6 one (/48 to /120, e.g.\n"
+	"                     fd00:10::/64); give --subnet twice for both\n"
+	"      --gateway IP   the bridge's address (the subnet's first by default), once per family\n"
+	"      --ipv6         dual stack: containers get an IPv6 address too, with NAT66 masquerade\n"
+	"                     and published ports on the host's IPv6 addresses";
 
 static int network_create(struct husk_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'}, {0},
+		{"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'},
+		{"ipv6", no_argument, NULL, '6'}, {0},
 	};
-	const char *subnet = NULL, *gateway = NULL;
+	struct husk_network_spec spec = {0};
 	struct husk_network n;
 	struct husk_err err = {0};
 	int opt;
@@ -34,14 +38,25 @@ static int network_create(struct husk_globals *g, int argc, char **argv)
 	optind = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (opt) {
-		case 's': subnet = optarg; break;
-		case 'g': gateway = optarg; break;
+		case 's':
+		case 'g': {
+			/* docker's way: the family of the value says which one it is */
+			bool v6 = strchr(optarg, ':') != NULL;
+			const char **slot = opt == 's' ? (v6 ? &spec.subnet6 : &spec.subnet) : (v6 ? &spec.gateway6 : &spec.gateway);
+			if (*slot)
+				return husk_cmd_usage(g, "--%s %s: an IPv%c %s is given already (%s)\n%s",
+						      opt == 's' ? "subnet" : "gateway", optarg, v6 ? '6' : '4',
+						      opt == 's' ? "subnet" : "gateway", *slot, create_usage);
+			*slot = optarg;
+			break;
+		}
+		case '6': spec.ipv6 = true; break;
 		default: return husk_cmd_usage(g, "%s", create_usage);
 		}
 	}
 	if (optind != argc - 1)
 		return husk_cmd_usage(g, "%s", create_usage);
-	if (husk_network_create(g->storage, argv[optind], subnet, gateway, &n, &err) < 0)
+	if (husk_network_create(g->storage, argv[optind], &spec, &n, &err) < 0)
 		return husk_cmd_fail(g, &err);
 	printf("%s\n", n.name);
 	return 0;

@@ -118,7 +118,7 @@ static void test_ports(void **state)
 {
 	struct husk_port p, q;
 	struct husk_err err = {0};
-	char key[40];
+	char key[64];
 	(void)state;
 
 	assert_int_equal(husk_port_parse("8080:80", &p, &err), 0);
@@ -200,6 +200,65 @@ static void test_port_leases(void **state)
 	husk_rmtree_at(AT_FDCWD, dir, NULL);
 }
 
+static void test_ipv6(void **state)
+{
+	struct husk_subnet6 s, t;
+	struct husk_err err = {0};
+	struct in6_addr gw, used[2], out, a;
+	struct husk_port *v = NULL;
+	size_t n = 0;
+	char key[64], text[INET6_ADDRSTRLEN];
+	(void)state;
+
+	assert_int_equal(husk_subnet6_parse("fd00:10::/64", &s, &err), 0);
+	assert_int_equal(s.prefix, 64);
+	husk_err_clear(&err);
+	assert_int_equal(husk_subnet6_parse("fd00:10::/121", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "longer than /120"));
+	husk_err_clear(&err);
+	assert_int_equal(husk_subnet6_parse("fd00::/47", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "shorter than /48"));
+	husk_err_clear(&err);
+	assert_int_equal(husk_subnet6_parse("fd00:10::1/64", &t, &err), -1);
+	assert_non_null(strstr(err.msg, "did you mean fd00:10::/64"));
+	assert_int_equal(husk_subnet6_parse("fd00:10::/56", &t, &err), 0);
+	assert_true(husk_subnet6_overlaps(&s, &t));
+	assert_int_equal(husk_subnet6_parse("fd00:11::/64", &t, &err), 0);
+	assert_false(husk_subnet6_overlaps(&s, &t));
+	gw = husk_subnet6_first(&s);
+	husk_ipv6_format(&gw, text);
+	assert_string_equal(text, "fd00:10::1");
+	husk_ipv6_parse("fd00:10::2", &used[0], NULL);
+	husk_ipv6_parse("fd00:10::4", &used[1], NULL);
+	assert_true(husk_ipam_pick6(&s, &gw, used, 2, &out));
+	husk_ipv6_format(&out, text);
+	assert_string_equal(text, "fd00:10::3");
+	husk_ipv6_parse("fd00:99::2", &a, NULL);
+	assert_false(husk_subnet6_contains(&s, &a));
+
+	/* -p [addr]:host:container, and its lease key read back */
+	assert_int_equal(husk_ports_parse("[2001:db8::1]:8080:80", &v, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].v6);
+	assert_int_equal(v[0].host_port, 8080);
+	assert_int_equal(v[0].container_port, 80);
+	husk_port_key(&v[0], key);
+	assert_string_equal(key, "tcp/2001:db8::1/8080");
+	struct husk_port back;
+	assert_int_equal(husk_port_from_key(key, &back), 0);
+	assert_true(back.v6 && husk_port_conflicts(&back, &v[0]));
+	/* a port on every address conflicts with both families; v4 and v6 ones not with each other */
+	assert_int_equal(husk_ports_parse("8080:80", &v, &n, &err), 0);
+	assert_int_equal(husk_ports_parse("127.0.0.1:8080:80", &v, &n, &err), 0);
+	assert_true(husk_port_conflicts(&v[0], &v[1]));
+	assert_false(husk_port_conflicts(&v[0], &v[2]));
+	assert_int_equal(husk_ports_parse("[::1]::80", &v, &n, &err), 0);
+	assert_true(v[3].v6 && v[3].host_port == 0);
+	assert_int_equal(husk_ports_parse("[nope]:80:80", &v, &n, &err), -1);
+	assert_int_equal(husk_ports_parse("[::1]80:80", &v, &n, &err), -1);
+	free(v);
+}
+
 static void test_resolv_conf(void **state)
 {
 	(void)state;
@@ -237,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_leases),
 		cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_port_leases),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_network_names),
 	};

@@ -31,6 +31,7 @@ struct husk_engine_net {
 	uint32_t want;               /* --ip given to connect, or 0 */
 	char ifname[16];
 	uint32_t addr;               /* leased when attached */
+	struct in6_addr addr6;       /* on an IPv6 network, leased when attached (:: otherwise) */
 	bool attached;
 };
 
@@ -44,6 +45,7 @@ struct husk_engine_run {
 	size_t n_port_specs;
 	bool publish_all;            /* -P: every port of the image's ExposedPorts, random host ports */
 	const char *ip;              /* --ip: eth0's address on the network, or NULL */
+	const char *ip6;             /* --ip6: eth0's IPv6 address (an IPv6 network), or NULL */
 	char *const *add_hosts;      /* --add-host NAME:IP, NULL-terminated (or NULL) */
 	char *const *dns, *const *dns_search, *const *dns_options;   /* NULL-terminated (or NULL) */
 	const char *name;            /* --name, or NULL: one is made up */
@@ -67,6 +69,8 @@ struct husk_engine_run {
 	char *note;                  /* the default network was made on an unusual subnet: why */
 	uint32_t addr;               /* the leased address, on a bridge network */
 	uint32_t want;               /* --ip parsed */
+	struct in6_addr addr6, want6;    /* the leased IPv6 address (:: when none); --ip6 parsed */
+	bool has_want6;
 	struct husk_engine_net *extra;   /* network connect's further networks (eth1 ...) */
 	size_t n_extra;
 	int rootfd;                  /* prepared: the snapshot as a detached mount, or -1 */

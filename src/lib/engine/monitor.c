@@ -234,7 +234,22 @@ static void record_set_state(json_t *rec, const char *status, pid_t pid)
 }
 
 /* one network's entry in NetworkSettings.Networks, kept (its IPAMConfig: --ip) and updated */
-static void record_one_network(json_t *nets, const struct husk_network *n, uint32_t addr, const char *ifname)
+/* docker's IPv6 fields: empty strings and 0 on a network without IPv6 */
+static void record_ipv6(json_t *o, const struct husk_network *n, const struct in6_addr *addr6)
+{
+	char a[INET6_ADDRSTRLEN] = "", gw[INET6_ADDRSTRLEN] = "";
+
+	if (n && n->ipv6) {
+		husk_ipv6_format(addr6, a);
+		husk_ipv6_format(&n->gateway6, gw);
+	}
+	json_object_set_new(o, "GlobalIPv6Address", json_string(a));
+	json_object_set_new(o, "GlobalIPv6PrefixLen", json_integer(n && n->ipv6 ? (int)n->subnet6.prefix : 0));
+	json_object_set_new(o, "IPv6Gateway", json_string(gw));
+}
+
+static void record_one_network(json_t *nets, const struct husk_network *n, uint32_t addr,
+			       const struct in6_addr *addr6, const char *ifname)
 {
 	json_t *entry = json_object_get(nets, n->name);
 	char a[16], gw[16];
@@ -249,6 +264,7 @@ static void record_one_network(json_t *nets, const struct husk_network *n, uint3
 	json_object_set_new(entry, "Gateway", json_string(gw));
 	json_object_set_new(entry, "IPPrefixLen", json_integer((int)n->subnet.prefix));
 	json_object_set_new(entry, "Interface", json_string(ifname));
+	record_ipv6(entry, n, addr6);
 }
 
 static void record_network(json_t *rec, const struct husk_engine_run *r)
@@ -264,15 +280,17 @@ static void record_network(json_t *rec, const struct husk_engine_run *r)
 	if (r->mode == HUSK_NET_BRIDGE) {
 		husk_ipv4_format(r->addr, addr);
 		husk_ipv4_format(r->net.gateway, gw);
-		record_one_network(nets, &r->net, r->addr, "eth0");
+		record_one_network(nets, &r->net, r->addr, &r->addr6, "eth0");
 		for (size_t i = 0; i < r->n_extra; i++)
 			if (r->extra[i].attached)
-				record_one_network(nets, &r->extra[i].net, r->extra[i].addr, r->extra[i].ifname);
+				record_one_network(nets, &r->extra[i].net, r->extra[i].addr, &r->extra[i].addr6,
+						   r->extra[i].ifname);
 		/* (the entries are updated, not replaced: --network-alias's Aliases, given at run,
 		 * stay across starts) */
 	}
 	json_object_set_new(ns, "IPAddress", json_string(addr));
 	json_object_set_new(ns, "Gateway", json_string(gw));
+	record_ipv6(ns, r->mode == HUSK_NET_BRIDGE ? &r->net : NULL, &r->addr6);
 	/* the host ports as chosen: random ones (-p 80, -P) are known only now */
 	json_object_set_new(ns, "Ports", husk_engine_port_bindings(r->ports, r->n_ports));
 }

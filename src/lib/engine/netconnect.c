@@ -73,6 +73,8 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 	const char *main_net;
 	char *note = NULL, ifname[16] = "";
 	uint32_t want = 0, addr = 0;
+	struct in6_addr want6, addr6 = IN6ADDR_ANY_INIT;
+	bool v6 = ip && strchr(ip, ':');
 	int rc = -1;
 
 	if (lock < 0 || husk_record_load(e, id, &rec, err) < 0)
@@ -90,7 +92,13 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 		husk_err_set(err, EEXIST, "container %.12s is already connected to network \"%s\"", id, name);
 		goto out;
 	}
-	if (ip) {
+	if (v6) {
+		/* --ip with an IPv6 address: the container's address on an IPv6 network */
+		if (husk_ipv6_parse(ip, &want6, err) < 0 || husk_network_ip6_check(e->storage, &net, &want6, &owners, err) < 0) {
+			husk_err_wrap(err, "--ip");
+			goto out;
+		}
+	} else if (ip) {
 		if (husk_ipv4_parse(ip, &want, err) < 0) {
 			husk_err_wrap(err, "--ip");
 			goto out;
@@ -98,7 +106,7 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 		if (husk_network_ip_check(e->storage, &net, want, &owners, err) < 0)
 			goto out;
 	}
-	entry = json_pack("{s:o}", "IPAMConfig", ip ? json_pack("{s:s}", "IPv4Address", ip) : json_null());
+	entry = json_pack("{s:o}", "IPAMConfig", ip ? json_pack("{s:s}", v6 ? "IPv6Address" : "IPv4Address", ip) : json_null());
 	json_object_set_new(nets, name, entry);
 	if (aliases && *aliases) {
 		json_t *a = json_array();
@@ -110,7 +118,7 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 	if (netns == -2)
 		goto out;
 	if (netns >= 0) {
-		struct husk_attach a = {.ifname = ifname, .want = want};
+		struct husk_attach a = {.ifname = ifname, .want = want, .want6 = v6 ? &want6 : NULL, .addr6 = &addr6};
 		char text[16], gw[16];
 		if (husk_network_free_ifname(netns, ifname, err) < 0 ||
 		    husk_network_attach_if(e->storage, &net, id, netns, &a, NULL, 0, &owners, &addr, err) < 0)
@@ -121,6 +129,14 @@ int husk_engine_network_connect(const struct husk_engine *e, const char *id, con
 		json_object_set_new(entry, "Gateway", json_string(gw));
 		json_object_set_new(entry, "IPPrefixLen", json_integer((int)net.subnet.prefix));
 		json_object_set_new(entry, "Interface", json_string(ifname));
+		if (net.ipv6) {
+			char a6[INET6_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
+			husk_ipv6_format(&addr6, a6);
+			husk_ipv6_format(&net.gateway6, gw6);
+			json_object_set_new(entry, "GlobalIPv6Address", json_string(a6));
+			json_object_set_new(entry, "GlobalIPv6PrefixLen", json_integer((int)net.subnet6.prefix));
+			json_object_set_new(entry, "IPv6Gateway", json_string(gw6));
+		}
 	}
 	if (husk_record_save(e, id, rec, err) < 0) {
 		/* not recorded: not joined either */

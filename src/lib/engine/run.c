@@ -80,12 +80,25 @@ static int check_net_options(const struct husk_engine *e, struct husk_engine_run
 	for (size_t i = 0; i < list_len(r->dns_options); i++)
 		if (!*r->dns_options[i] || strpbrk(r->dns_options[i], " \t\n"))
 			return husk_err_set(err, EINVAL, "--dns-option \"%s\": one option, no blanks", r->dns_options[i]);
-	if (!r->ip)
+	if (!r->ip && !r->ip6)
 		return 0;
 	if (r->mode != HUSK_NET_BRIDGE || strcmp(r->net.name, HUSK_NETWORK_DEFAULT) == 0)
 		/* as docker: the default network's addresses are the engine's to hand out */
 		return husk_err_set(err, EINVAL, "--ip %s: an address is given on a network made with husk network create, "
-				    "not with --network %s", r->ip, network);
+				    "not with --network %s", r->ip ? r->ip : r->ip6, network);
+	/* --ip with an IPv6 address means --ip6 */
+	const char *ip6 = r->ip6 ? r->ip6 : r->ip && strchr(r->ip, ':') ? r->ip : NULL;
+	if (ip6) {
+		if (r->ip6 && r->ip && strchr(r->ip, ':'))
+			return husk_err_set(err, EINVAL, "--ip %s and --ip6 %s: give the IPv6 address once", r->ip, r->ip6);
+		if (husk_ipv6_parse(ip6, &r->want6, err) < 0)
+			return husk_err_wrap(err, r->ip6 ? "--ip6" : "--ip");
+		r->has_want6 = true;
+		if (husk_network_ip6_check(e->storage, &r->net, &r->want6, &owners, err) < 0)
+			return husk_err_wrap(err, r->ip6 ? "--ip6" : "--ip");
+	}
+	if (!r->ip || ip6 == r->ip)
+		return 0;
 	if (husk_ipv4_parse(r->ip, &r->want, err) < 0)
 		return husk_err_wrap(err, "--ip");
 	return husk_network_ip_check(e->storage, &r->net, r->want, &owners, err);
@@ -237,9 +250,11 @@ json_t *husk_engine_port_bindings(const struct husk_port *ports, size_t n)
 	json_t *b = json_object();
 
 	for (size_t i = 0; i < n; i++) {
-		char key[16], ip[16] = "", hostport[8];
+		char key[16], ip[INET6_ADDRSTRLEN] = "", hostport[8];
 		snprintf(key, sizeof(key), "%u/%s", ports[i].container_port, ports[i].proto == IPPROTO_UDP ? "udp" : "tcp");
-		if (ports[i].host_ip)
+		if (ports[i].v6)
+			husk_ipv6_format(&ports[i].host_ip6, ip);
+		else if (ports[i].host_ip)
 			husk_ipv4_format(ports[i].host_ip, ip);
 		snprintf(hostport, sizeof(hostport), "%.0u", ports[i].host_port);
 		json_t *list = json_object_get(b, key);
@@ -268,9 +283,19 @@ static void record_net_options(json_t *rec, const struct husk_engine_run *r, con
 	if (json_is_object(exposed))
 		json_object_set(json_object_get(rec, "Config"), "ExposedPorts", exposed);
 	json_decref(cfg);
-	if (r->mode == HUSK_NET_BRIDGE)
-		json_object_set_new(nets, r->net.name, json_pack("{s:o}", "IPAMConfig",
-			r->ip ? json_pack("{s:s}", "IPv4Address", r->ip) : json_null()));
+	if (r->mode == HUSK_NET_BRIDGE) {
+		json_t *ipam = json_object();
+		char want6[INET6_ADDRSTRLEN];
+		if (r->ip && !strchr(r->ip, ':'))
+			json_object_set_new(ipam, "IPv4Address", json_string(r->ip));
+		if (r->has_want6) {
+			husk_ipv6_format(&r->want6, want6);
+			json_object_set_new(ipam, "IPv6Address", json_string(want6));
+		}
+		json_object_set_new(nets, r->net.name, json_pack("{s:o}", "IPAMConfig", json_object_size(ipam) ? ipam : json_null()));
+		if (!json_object_size(ipam))
+			json_decref(ipam);
+	}
 }
 
 /* -P: a random host port for each of exposed's "80/tcp" keys, appended to r's ports */
@@ -454,14 +479,14 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 		return husk_err_sys(err, "open %s", nspath);
 	if (r->mode == HUSK_NET_NONE)
 		return husk_network_loopback(netns, err);
-	struct husk_attach a = {.want = r->want};
+	struct husk_attach a = {.want = r->want, .want6 = r->has_want6 ? &r->want6 : NULL, .addr6 = &r->addr6};
 	if (husk_network_attach_if(e->storage, &r->net, r->id, netns, &a, r->ports, r->n_ports, &owners, &r->addr, err) < 0)
 		return -1;
 	r->attached = true;
 	/* network connect's further networks, in the order they were connected */
 	for (size_t i = 0; i < r->n_extra; i++) {
 		struct husk_engine_net *x = &r->extra[i];
-		struct husk_attach xa = {.ifname = x->ifname, .want = x->want};
+		struct husk_attach xa = {.ifname = x->ifname, .want = x->want, .addr6 = &x->addr6};
 		snprintf(x->ifname, sizeof(x->ifname), "eth%zu", i + 1);
 		if (husk_network_attach_if(e->storage, &x->net, r->id, netns, &xa, NULL, 0, &owners, &x->addr, err) < 0)
 			return -1;
@@ -476,7 +501,15 @@ static int join_network(const struct husk_container *c, void *arg, struct husk_e
 	/* written in place: the bind mount holds this inode */
 	path = husk_xasprintf("%s/containers/%s/hosts", e->storage, r->id);
 	_cleanup_free_ char *extra = extra_hosts(r->add_hosts);
-	text = husk_xasprintf("%s%s\t%s\n%s", hosts_head, addr_text, r->ro.hostname ? r->ro.hostname : hostname, extra);
+	/* on an IPv6 network the name has both addresses, as docker writes them */
+	char addr6_text[INET6_ADDRSTRLEN + 80] = "";
+	if (r->net.ipv6) {
+		char a6[INET6_ADDRSTRLEN];
+		husk_ipv6_format(&r->addr6, a6);
+		snprintf(addr6_text, sizeof(addr6_text), "%s\t%s\n", a6, r->ro.hostname ? r->ro.hostname : hostname);
+	}
+	text = husk_xasprintf("%s%s\t%s\n%s%s", hosts_head, addr_text, r->ro.hostname ? r->ro.hostname : hostname, addr6_text,
+			      extra);
 	return husk_write_file_at(AT_FDCWD, path, text, strlen(text), err);
 }
 
@@ -630,7 +663,9 @@ static int load_networks(const struct husk_engine *e, struct husk_engine_run *r,
 	r->extra = husk_xcalloc(json_object_size(nets) + 1, sizeof(*r->extra));
 	json_object_foreach(nets, name, net) {
 		if (strcmp(name, r->net.name) == 0) {
+			const char *ip6 = json_string_value(json_object_get(json_object_get(net, "IPAMConfig"), "IPv6Address"));
 			r->want = recorded_ip(net);
+			r->has_want6 = ip6 && husk_ipv6_parse(ip6, &r->want6, NULL) == 0;
 			continue;
 		}
 		struct husk_engine_net *x = &r->extra[r->n_extra];

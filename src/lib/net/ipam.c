@@ -106,6 +106,116 @@ uint32_t husk_ipam_pick(const struct husk_subnet *s, uint32_t gateway, const uin
 	return candidate <= husk_subnet_last(s) ? candidate : 0;
 }
 
+int husk_ipv6_parse(const char *text, struct in6_addr *addr, struct husk_err *err)
+{
+	if (inet_pton(AF_INET6, text, addr) != 1)
+		return husk_err_set(err, EINVAL, "\"%s\" is not an IPv6 address", text);
+	return 0;
+}
+
+void husk_ipv6_format(const struct in6_addr *addr, char out[INET6_ADDRSTRLEN])
+{
+	if (!inet_ntop(AF_INET6, addr, out, INET6_ADDRSTRLEN))
+		snprintf(out, INET6_ADDRSTRLEN, "::");
+}
+
+/* addr with the bits past prefix cleared */
+static struct in6_addr masked6(const struct in6_addr *addr, unsigned prefix)
+{
+	struct in6_addr m = *addr;
+
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = prefix >= 8 * (i + 1) ? 8 : prefix > 8 * i ? prefix - 8 * i : 0;
+		m.s6_addr[i] &= (uint8_t)(0xff00u >> keep);
+	}
+	return m;
+}
+
+int husk_subnet6_parse(const char *text, struct husk_subnet6 *s, struct husk_err *err)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash = strchr(text, '/');
+	char *end;
+	unsigned long prefix;
+
+	if (!slash || (size_t)(slash - text) >= sizeof(addr))
+		return husk_err_set(err, EINVAL, "subnet \"%s\": expected ADDRESS/PREFIX, e.g. fd00:10::/64", text);
+	snprintf(addr, sizeof(addr), "%.*s", (int)(slash - text), text);
+	errno = 0;
+	prefix = strtoul(slash + 1, &end, 10);
+	if (!slash[1] || *end || errno || prefix > 128)
+		return husk_err_set(err, EINVAL, "subnet \"%s\": the prefix length must be a number up to 128", text);
+	/* a bridge is one link: a /64 as a rule. Longer than /120 leaves fewer than 256 addresses
+	 * (docker's own floor); shorter than /48 is a whole site's allocation (RFC 6177), not a
+	 * link's, and certainly not one bridge's */
+	if (prefix > HUSK_SUBNET6_MAX_PREFIX)
+		return husk_err_set(err, EINVAL, "subnet \"%s\": a prefix longer than /%u leaves fewer than 256 addresses "
+				    "for the network (use /64 as a rule)", text, HUSK_SUBNET6_MAX_PREFIX);
+	if (prefix < HUSK_SUBNET6_MIN_PREFIX)
+		return husk_err_set(err, EINVAL, "subnet \"%s\": a prefix shorter than /%u is a whole site's allocation "
+				    "(RFC 6177), not one bridge's link (use /64 as a rule)", text, HUSK_SUBNET6_MIN_PREFIX);
+	if (husk_ipv6_parse(addr, &s->network, err) < 0)
+		return husk_err_wrap(err, "subnet \"%s\"", text);
+	if (strchr(addr, '.'))
+		return husk_err_set(err, EINVAL, "subnet \"%s\": an IPv4-mapped subnet is not an IPv6 network", text);
+	s->prefix = (unsigned)prefix;
+	struct in6_addr m = masked6(&s->network, s->prefix);
+	if (memcmp(&m, &s->network, sizeof(m)) != 0) {
+		char net[INET6_ADDRSTRLEN];
+		husk_ipv6_format(&m, net);
+		return husk_err_set(err, EINVAL, "subnet \"%s\" has host bits set (did you mean %s/%lu?)", text, net, prefix);
+	}
+	return 0;
+}
+
+bool husk_subnet6_contains(const struct husk_subnet6 *s, const struct in6_addr *addr)
+{
+	struct in6_addr m = masked6(addr, s->prefix);
+	return memcmp(&m, &s->network, sizeof(m)) == 0;
+}
+
+bool husk_subnet6_overlaps(const struct husk_subnet6 *a, const struct husk_subnet6 *b)
+{
+	unsigned p = a->prefix < b->prefix ? a->prefix : b->prefix;
+	struct in6_addr x = masked6(&a->network, p), y = masked6(&b->network, p);
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
+static void inc6(struct in6_addr *a)
+{
+	for (int i = 15; i >= 0 && ++a->s6_addr[i] == 0; i--)
+		;
+}
+
+struct in6_addr husk_subnet6_first(const struct husk_subnet6 *s)
+{
+	struct in6_addr a = s->network;
+	inc6(&a);
+	return a;
+}
+
+bool husk_ipam_pick6(const struct husk_subnet6 *s, const struct in6_addr *gateway, const struct in6_addr *used,
+		     size_t n, struct in6_addr *out)
+{
+	struct in6_addr c = husk_subnet6_first(s);
+
+	/* at most n + 2 candidates (the leases and the gateway) are taken: the scan is bounded by the leases, not the subnet */
+	for (size_t k = 0; k <= n + 2; k++, inc6(&c)) {
+		bool taken = !husk_subnet6_contains(s, &c) || memcmp(&c, &s->network, sizeof(c)) == 0;
+		if (!taken && gateway)
+			taken = memcmp(&c, gateway, sizeof(c)) == 0;
+		for (size_t i = 0; i < n && !taken; i++)
+			taken = memcmp(&c, &used[i], sizeof(c)) == 0;
+		if (!husk_subnet6_contains(s, &c))
+			return false;
+		if (!taken) {
+			*out = c;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* the lease file, locked, its leases with the dead dropped */
 static int open_leases(const char *path, const struct husk_lease_owners *owners, int *lock, json_t **leases,
 		       struct husk_err *err)
@@ -271,6 +381,100 @@ out:
 	return ret;
 }
 
+static int exact6_valid(const struct husk_subnet6 *s, const struct in6_addr *gateway, const struct in6_addr *want,
+			struct husk_err *err)
+{
+	char text[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN];
+
+	husk_ipv6_format(want, text);
+	husk_ipv6_format(&s->network, net);
+	if (!husk_subnet6_contains(s, want))
+		return husk_err_set(err, EINVAL, "address %s is not in the network's subnet %s/%u", text, net, s->prefix);
+	if (memcmp(want, &s->network, sizeof(*want)) == 0)
+		return husk_err_set(err, EINVAL, "address %s is the subnet-router anycast address of %s/%u", text, net,
+				    s->prefix);
+	if (gateway && memcmp(want, gateway, sizeof(*want)) == 0)
+		return husk_err_set(err, EADDRINUSE, "address %s is the network's gateway", text);
+	return 0;
+}
+
+/* the holder of key in leases, when it is alive and not id: an error naming it */
+static int key_free(json_t *leases, const char *key, const char *id, const struct husk_lease_owners *owners,
+		    struct husk_err *err)
+{
+	json_t *holder = json_object_get(leases, key);
+
+	if (!json_is_string(holder) || (id && strcmp(json_string_value(holder), id) == 0))
+		return 0;
+	if (owners && owners->alive && !owners->alive(json_string_value(holder), owners->arg))
+		return 0;
+	return husk_err_set(err, EADDRINUSE, "address %s is already in use by container %.12s", key,
+			    json_string_value(holder));
+}
+
+int husk_ipam_check_exact6(const char *path, const struct husk_subnet6 *s, const struct in6_addr *gateway,
+			   const struct in6_addr *want, const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	char key[INET6_ADDRSTRLEN];
+	json_t *root;
+	int ret;
+
+	if (exact6_valid(s, gateway, want, err) < 0)
+		return -1;
+	if (husk_read_file_at(AT_FDCWD, path, &text, NULL, NULL) < 0)
+		return 0;
+	husk_ipv6_format(want, key);
+	root = json_loads(text, 0, NULL);
+	ret = key_free(json_object_get(root, "leases"), key, NULL, owners, err);
+	json_decref(root);
+	return ret;
+}
+
+int husk_ipam_allocate6(const char *path, const struct husk_subnet6 *s, const struct in6_addr *gateway,
+			const char *id, const struct in6_addr *want, const struct husk_lease_owners *owners,
+			struct in6_addr *addr, struct husk_err *err)
+{
+	json_t *leases, *value;
+	const char *key;
+	char text[INET6_ADDRSTRLEN];
+	int lock, ret = -1;
+
+	if (want && exact6_valid(s, gateway, want, err) < 0)
+		return -1;
+	/* Not owners: the caller's IPv4 lease, just taken under this lock, already dropped the
+	 * dead, and asking whether id itself is alive would wait on the lock id's caller holds. */
+	(void)owners;
+	if (open_leases(path, NULL, &lock, &leases, err) < 0)
+		return -1;
+	if (want) {
+		husk_ipv6_format(want, text);
+		if (key_free(leases, text, id, NULL, err) < 0)
+			goto out;
+		*addr = *want;
+	} else {
+		struct in6_addr *used = husk_xcalloc(json_object_size(leases) + 1, sizeof(*used));
+		size_t n = 0;
+		json_object_foreach(leases, key, value)
+			if (strchr(key, ':') && husk_ipv6_parse(key, &used[n], NULL) == 0)
+				n++;
+		bool found = husk_ipam_pick6(s, gateway, used, n, addr);
+		free(used);
+		if (!found) {
+			husk_ipv6_format(&s->network, text);
+			husk_err_set(err, ENOSPC, "network %s/%u has no free IPv6 address left", text, s->prefix);
+			goto out;
+		}
+		husk_ipv6_format(addr, text);
+	}
+	json_object_set_new(leases, text, json_string(id));
+	ret = save_leases(path, leases, err);
+out:
+	json_decref(leases);
+	close(lock);
+	return ret;
+}
+
 int husk_ipam_release(const char *path, const char *id, const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	json_t *leases, *value;
@@ -414,7 +618,36 @@ static int parse_port_range(const char *text, size_t len, uint16_t *first, unsig
 	return 0;
 }
 
+static int ports_parse4(const char *text, struct husk_port **v, size_t *n, struct husk_err *err);
+
 int husk_ports_parse(const char *text, struct husk_port **v, size_t *n, struct husk_err *err)
+{
+	const char *close;
+	char ip[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	size_t before = *n;
+
+	if (text[0] != '[')
+		return ports_parse4(text, v, n, err);
+	/* "[fd00::1]:8080:80", "[::1]::80": the brackets keep the address's colons apart */
+	close = strchr(text, ']');
+	if (!close || close[1] != ':' || (size_t)(close - text - 1) >= sizeof(ip) || close == text + 1)
+		return husk_err_set(err, EINVAL, "port \"%s\": expected [IPV6]:[HOSTPORT]:CONTAINERPORT[/tcp|/udp]", text);
+	snprintf(ip, sizeof(ip), "%.*s", (int)(close - text - 1), text + 1);
+	if (husk_ipv6_parse(ip, &a, err) < 0)
+		return husk_err_wrap(err, "port \"%s\"", text);
+	/* the rest as "0.0.0.0:HOSTPORT:PORT", its address replaced after */
+	_cleanup_free_ char *rest = husk_xasprintf("0.0.0.0%s", close + 1);
+	if (ports_parse4(rest, v, n, err) < 0)
+		return husk_err_wrap(err, "port \"%s\"", text);
+	for (size_t i = before; i < *n; i++) {
+		(*v)[i].v6 = true;
+		(*v)[i].host_ip6 = a;
+	}
+	return 0;
+}
+
+static int ports_parse4(const char *text, struct husk_port **v, size_t *n, struct husk_err *err)
 {
 	const char *slash = strchr(text, '/'), *end = slash ? slash : text + strlen(text);
 	const char *last = NULL, *first = NULL;
@@ -484,26 +717,42 @@ void husk_ports_ephemeral(uint16_t *first, uint16_t *last)
 	}
 }
 
-void husk_port_key(const struct husk_port *p, char out[40])
+void husk_port_key(const struct husk_port *p, char out[64])
 {
-	char ip[16];
+	char ip[INET6_ADDRSTRLEN];
 
-	husk_ipv4_format(p->host_ip, ip);
-	snprintf(out, 40, "%s/%s/%u", p->proto == IPPROTO_UDP ? "udp" : "tcp", ip, p->host_port);
+	if (p->v6)
+		husk_ipv6_format(&p->host_ip6, ip);
+	else
+		husk_ipv4_format(p->host_ip, ip);
+	snprintf(out, 64, "%s/%s/%u", p->proto == IPPROTO_UDP ? "udp" : "tcp", ip, p->host_port);
 }
 
 int husk_port_from_key(const char *key, struct husk_port *p)
 {
-	char proto[4], ip[16];
-	unsigned port;
+	const char *first = strchr(key, '/'), *last = strrchr(key, '/');
+	char ip[INET6_ADDRSTRLEN];
+	char *end;
+	unsigned long port;
 
 	memset(p, 0, sizeof(*p));
-	if (sscanf(key, "%3[a-z]/%15[0-9.]/%u", proto, ip, &port) != 3 || port < 1 || port > 65535 ||
-	    husk_ipv4_parse(ip, &p->host_ip, NULL) < 0)
+	if (!first || first == last || (size_t)(last - first - 1) >= sizeof(ip))
 		return -1;
-	if (strcmp(proto, "tcp") == 0)
+	snprintf(ip, sizeof(ip), "%.*s", (int)(last - first - 1), first + 1);
+	errno = 0;
+	port = strtoul(last + 1, &end, 10);
+	if (!last[1] || *end || errno || port < 1 || port > 65535)
+		return -1;
+	if (strchr(ip, ':')) {
+		if (husk_ipv6_parse(ip, &p->host_ip6, NULL) < 0)
+			return -1;
+		p->v6 = true;
+	} else if (husk_ipv4_parse(ip, &p->host_ip, NULL) < 0) {
+		return -1;
+	}
+	if (strncmp(key, "tcp/", 4) == 0)
 		p->proto = IPPROTO_TCP;
-	else if (strcmp(proto, "udp") == 0)
+	else if (strncmp(key, "udp/", 4) == 0)
 		p->proto = IPPROTO_UDP;
 	else
 		return -1;
@@ -511,19 +760,35 @@ int husk_port_from_key(const char *key, struct husk_port *p)
 	return 0;
 }
 
-bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b)
+/* A port with no host address is on every address of both families. */
+static bool port_wildcard(const struct husk_port *p)
 {
-	return a->proto == b->proto && a->host_port == b->host_port &&
-	       (!a->host_ip || !b->host_ip || a->host_ip == b->host_ip);
+	return !p->v6 && !p->host_ip;
 }
 
-static const char *port_name(const struct husk_port *p, char out[40])
+bool husk_port_conflicts(const struct husk_port *a, const struct husk_port *b)
 {
-	char ip[16];
+	if (a->proto != b->proto || a->host_port != b->host_port)
+		return false;
+	if (port_wildcard(a) || port_wildcard(b))
+		return true;
+	if (a->v6 != b->v6)
+		return false;
+	return a->v6 ? memcmp(&a->host_ip6, &b->host_ip6, sizeof(a->host_ip6)) == 0 : a->host_ip == b->host_ip;
+}
 
-	husk_ipv4_format(p->host_ip, ip);
-	snprintf(out, 40, "%s%s%u/%s", p->host_ip ? ip : "", p->host_ip ? ":" : "", p->host_port,
-		 p->proto == IPPROTO_UDP ? "udp" : "tcp");
+static const char *port_name(const struct husk_port *p, char out[64])
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (p->v6) {
+		char a[INET6_ADDRSTRLEN];
+		husk_ipv6_format(&p->host_ip6, a);
+		snprintf(ip, sizeof(ip), "[%.40s]", a);
+	} else if (p->host_ip) {
+		husk_ipv4_format(p->host_ip, ip);
+	}
+	snprintf(out, 64, "%s%s%u/%s", ip, *ip ? ":" : "", p->host_port, p->proto == IPPROTO_UDP ? "udp" : "tcp");
 	return out;
 }
 
@@ -534,7 +799,7 @@ static int find_port_conflict(const struct husk_port *ports, size_t n, json_t *l
 {
 	const char *key;
 	json_t *value;
-	char name[40];
+	char name[64];
 
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
@@ -583,12 +848,14 @@ int husk_ports_check(const char *path, const struct husk_port *ports, size_t n, 
 static bool port_bindable(const struct husk_port *p)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port), .sin_addr.s_addr = htonl(p->host_ip)};
-	int fd = socket(AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons(p->host_port), .sin6_addr = p->host_ip6};
+	int fd = socket(p->v6 ? AF_INET6 : AF_INET, (p->proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	bool ok;
 
 	if (fd < 0)
 		return true;   /* cannot tell: the lease file alone decides */
-	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EADDRINUSE;
+	ok = (p->v6 ? bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) : bind(fd, (struct sockaddr *)&sa, sizeof(sa))) == 0 ||
+	     errno != EADDRINUSE;
 	close(fd);
 	return ok;
 }
@@ -630,7 +897,7 @@ int husk_ports_reserve(const char *path, struct husk_port *ports, size_t n, cons
 		       const struct husk_lease_owners *owners, struct husk_err *err)
 {
 	json_t *leases;
-	char name[40];
+	char name[64];
 	int lock, ret = -1;
 	bool *chosen = husk_xcalloc(n + 1, sizeof(bool));
 

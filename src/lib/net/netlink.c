@@ -265,6 +265,51 @@ int husk_nl_route_default(struct husk_nl *nl, uint32_t gateway, unsigned index, 
 	return transact(nl, nlh, NULL, NULL, err, "add the default route via %s", text);
 }
 
+int husk_nl_addr6_add(struct husk_nl *nl, unsigned index, const struct in6_addr *addr, unsigned prefix,
+		      struct husk_err *err)
+{
+	struct nlmsghdr *nlh = new_request(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct husk_err e = {0};
+	char text[INET6_ADDRSTRLEN];
+
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = (unsigned char)prefix;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = index;
+	/* no duplicate address detection: the lease file is what keeps addresses unique, and a
+	 * tentative address (about a second of DAD) could be neither bound nor routed from while
+	 * the container starts */
+	ifa->ifa_flags = IFA_F_NODAD;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	inet_ntop(AF_INET6, addr, text, sizeof(text));
+	if (transact(nl, nlh, NULL, NULL, &e, "add address %s/%u to link %u", text, prefix, index) < 0 &&
+	    e.errnum != EEXIST) {
+		husk_err_copy(err, &e);
+		return -1;
+	}
+	return 0;
+}
+
+int husk_nl_route6_default(struct husk_nl *nl, const struct in6_addr *gateway, unsigned index, struct husk_err *err)
+{
+	struct nlmsghdr *nlh = new_request(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	char text[INET6_ADDRSTRLEN];
+
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_BOOT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put(nlh, RTA_GATEWAY, sizeof(*gateway), gateway);
+	mnl_attr_put_u32(nlh, RTA_OIF, index);
+	inet_ntop(AF_INET6, gateway, text, sizeof(text));
+	return transact(nl, nlh, NULL, NULL, err, "add the IPv6 default route via %s", text);
+}
+
 struct route_walk {
 	husk_nl_route_fn fn;
 	void *arg;

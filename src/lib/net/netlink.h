@@ -40,6 +40,11 @@ int husk_nl_link_up(struct husk_nl *nl, unsigned index, struct husk_err *err);
 /* addr (host byte order) with prefix, on link index; an existing one is not an error. */
 int husk_nl_addr_add(struct husk_nl *nl, unsigned index, uint32_t addr, unsigned prefix, struct husk_err *err);
 int husk_nl_route_default(struct husk_nl *nl, uint32_t gateway, unsigned index, struct husk_err *err);
+/* The same for IPv6 (the address without duplicate address detection: leases keep it unique). */
+struct in6_addr;
+int husk_nl_addr6_add(struct husk_nl *nl, unsigned index, const struct in6_addr *addr, unsigned prefix,
+		      struct husk_err *err);
+int husk_nl_route6_default(struct husk_nl *nl, const struct in6_addr *gateway, unsigned index, struct husk_err *err);
 
 /* The IPv4 routes of the main table: fn is called with each destination and prefix length and
  * the name of the link it goes through ("" when none). */

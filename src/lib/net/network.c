@@ -94,6 +94,17 @@ static int read_network(const char *storage, const char *name, struct husk_netwo
 		husk_err_wrap(err, "%s", path);
 		goto out;
 	}
+	n->ipv6 = json_is_true(json_object_get(root, "ipv6"));
+	if (n->ipv6) {
+		const char *s6 = json_string_value(json_object_get(root, "subnet6"));
+		const char *g6 = json_string_value(json_object_get(root, "gateway6"));
+		if (!s6 || !g6 || husk_subnet6_parse(s6, &n->subnet6, err) < 0 || husk_ipv6_parse(g6, &n->gateway6, err) < 0) {
+			if (!err->msg[0])
+				husk_err_set(err, EINVAL, "ipv6 without subnet6 and gateway6");
+			husk_err_wrap(err, "%s", path);
+			goto out;
+		}
+	}
 	ret = 0;
 out:
 	json_decref(root);
@@ -108,8 +119,16 @@ static json_t *network_json(const struct husk_network *n)
 	husk_ipv4_format(n->subnet.network, net);
 	husk_ipv4_format(n->gateway, gw);
 	subnet = husk_xasprintf("%s/%u", net, n->subnet.prefix);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", n->name, "driver", "bridge", "bridge", n->bridge,
-			 "subnet", subnet, "gateway", gw, "created", n->created);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "name", n->name, "driver", "bridge", "bridge",
+			      n->bridge, "subnet", subnet, "gateway", gw, "created", n->created, "ipv6", n->ipv6);
+	if (n->ipv6) {
+		char net6[INET6_ADDRSTRLEN], gw6[INET6_ADDRSTRLEN];
+		husk_ipv6_format(&n->subnet6.network, net6);
+		husk_ipv6_format(&n->gateway6, gw6);
+		json_object_set_new(o, "subnet6", json_sprintf("%s/%u", net6, n->subnet6.prefix));
+		json_object_set_new(o, "gateway6", json_string(gw6));
+	}
+	return o;
 }
 
 static int write_network(const char *storage, const struct husk_network *n, struct husk_err *err)
@@ -349,6 +368,11 @@ static int bring_up(struct husk_nl *nl, const struct husk_network *n, struct hus
 	if (husk_nat_table_ensure(err) < 0 || husk_nat_network_remove(n->name, err) < 0 ||
 	    husk_nat_network_add(n->name, n->bridge, &n->subnet, err) < 0)
 		return -1;
+	/* IPv6 forwarding in this namespace (where husk makes its bridges), as ip_forward above */
+	if (n->ipv6 && (husk_nl_addr6_add(nl, link.index, &n->gateway6, n->subnet6.prefix, err) < 0 ||
+			write_sysctl("/proc/sys/net/ipv6/conf/all/forwarding", err) < 0 || husk_nat_table6_ensure(err) < 0 ||
+			husk_nat_network_add6(n->name, n->bridge, &n->subnet6, err) < 0))
+		return -1;
 	return husk_nl_link_up(nl, link.index, err);
 }
 
@@ -392,9 +416,47 @@ int husk_network_up(const char *storage, const struct husk_network *n, struct hu
 	return ret;
 }
 
-int husk_network_create(const char *storage, const char *name, const char *subnet, const char *gateway,
+/* --ipv6's subnet and gateway: parsed, and no other network's subnet overlapping */
+static int check_subnet6(const struct husk_network_spec *spec, const struct network_set *set, struct husk_network *n,
+			 struct husk_err *err)
+{
+	if (!spec->ipv6) {
+		if (spec->subnet6 || spec->gateway6)
+			return husk_err_set(err, EINVAL, "%s %s is IPv6: add --ipv6 to give the network IPv6 addresses",
+					    spec->subnet6 ? "--subnet" : "--gateway", spec->subnet6 ? spec->subnet6 : spec->gateway6);
+		return 0;
+	}
+	if (!spec->subnet6)
+		return husk_err_set(err, EINVAL, "--ipv6 needs an IPv6 --subnet (e.g. --subnet fd00:10::/64): husk does not "
+				    "pick one");
+	if (husk_subnet6_parse(spec->subnet6, &n->subnet6, err) < 0)
+		return -1;
+	for (size_t i = 0; i < set->n; i++)
+		if (set->v[i].ipv6 && husk_subnet6_overlaps(&set->v[i].subnet6, &n->subnet6)) {
+			char net[INET6_ADDRSTRLEN];
+			husk_ipv6_format(&set->v[i].subnet6.network, net);
+			return husk_err_set(err, EEXIST, "subnet %s overlaps network \"%s\" (%s/%u)", spec->subnet6,
+					    set->v[i].name, net, set->v[i].subnet6.prefix);
+		}
+	if (!spec->gateway6) {
+		n->gateway6 = husk_subnet6_first(&n->subnet6);
+	} else {
+		if (husk_ipv6_parse(spec->gateway6, &n->gateway6, err) < 0)
+			return husk_err_wrap(err, "--gateway");
+		if (!husk_subnet6_contains(&n->subnet6, &n->gateway6) ||
+		    memcmp(&n->gateway6, &n->subnet6.network, sizeof(n->gateway6)) == 0)
+			return husk_err_set(err, EINVAL, "gateway %s is not a host address of subnet %s", spec->gateway6,
+					    spec->subnet6);
+	}
+	n->ipv6 = true;
+	return 0;
+}
+
+int husk_network_create(const char *storage, const char *name, const struct husk_network_spec *spec,
 			struct husk_network *n, struct husk_err *err)
 {
+	const char *subnet = spec->subnet, *gateway = spec->gateway;
+
 	struct network_set set = {.storage = storage};
 	struct husk_nl nl = {0};
 	_cleanup_free_ char *path = network_file(storage, name, ".json");
@@ -414,6 +476,8 @@ int husk_network_create(const char *storage, const char *name, const char *subne
 		goto out;
 	}
 	if (husk_nl_open(&nl, err) < 0 || each_network(storage, collect_network, &set, err) < 0)
+		goto out;
+	if (check_subnet6(spec, &set, n, err) < 0)
 		goto out;
 	if (subnet ? check_subnet_free(&nl, &set, &n->subnet, subnet, err) < 0 : pick_subnet(&nl, &set, 89, &n->subnet, err) < 0)
 		goto out;
@@ -510,6 +574,21 @@ int husk_network_ip_check(const char *storage, const struct husk_network *n, uin
 	return 0;
 }
 
+int husk_network_ip6_check(const char *storage, const struct husk_network *n, const struct in6_addr *want,
+			   const struct husk_lease_owners *owners, struct husk_err *err)
+{
+	_cleanup_free_ char *leases = network_file(storage, n->name, ".leases");
+	char text[INET6_ADDRSTRLEN];
+
+	husk_ipv6_format(want, text);
+	if (!n->ipv6)
+		return husk_err_set(err, EAFNOSUPPORT, "network \"%s\" has no IPv6 (husk network create --ipv6): "
+				    "cannot give the container %s", n->name, text);
+	if (husk_ipam_check_exact6(leases, &n->subnet6, &n->gateway6, want, owners, err) < 0)
+		return husk_err_wrap(err, "network \"%s\"", n->name);
+	return 0;
+}
+
 int husk_network_attach(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
 			struct husk_port *ports, size_t n_ports, const struct husk_lease_owners *owners,
 			uint32_t *addr, struct husk_err *err)
@@ -531,10 +610,13 @@ int husk_network_attach_if(const char *storage, const struct husk_network *n, co
 	const char *ifname = a->ifname ? a->ifname : "eth0";
 	bool primary = strcmp(ifname, "eth0") == 0;
 	char veth[16];
+	struct in6_addr addr6 = IN6ADDR_ANY_INIT;
 
 	host_end(id, ifname, veth);
 
 	*addr = 0;
+	if (a->addr6)
+		*a->addr6 = addr6;
 	if (husk_nl_open(&host, err) < 0)
 		return -1;
 	if (ensure_up(&host, storage, n, &bridge, err) < 0)
@@ -547,9 +629,11 @@ int husk_network_attach_if(const char *storage, const struct husk_network *n, co
 	} else if (husk_ipam_allocate(leases, &n->subnet, n->gateway, id, owners, addr, err) < 0) {
 		goto fail;
 	}
+	if (n->ipv6 && husk_ipam_allocate6(leases, &n->subnet6, &n->gateway6, id, a->want6, owners, &addr6, err) < 0)
+		goto fail;
 	if (n_ports && husk_ports_reserve(ports_path, ports, n_ports, id, &port_leases, err) < 0)
 		goto fail;
-	if (husk_nat_ports_add(ports, n_ports, *addr, id, err) < 0)
+	if (husk_nat_ports_add(ports, n_ports, *addr, n->ipv6 ? &addr6 : NULL, id, err) < 0)
 		goto fail;
 	if (husk_nl_veth_add(&host, veth, bridge.index, ifname, netns_fd, bridge.mtu, err) < 0)
 		goto fail;
@@ -559,6 +643,11 @@ int husk_network_attach_if(const char *storage, const struct husk_network *n, co
 	    husk_nl_link_up(&inside, eth0.index, err) < 0 ||
 	    (primary && husk_nl_route_default(&inside, n->gateway, eth0.index, err) < 0))
 		goto fail;
+	if (n->ipv6 && (husk_nl_addr6_add(&inside, eth0.index, &addr6, n->subnet6.prefix, err) < 0 ||
+			(primary && husk_nl_route6_default(&inside, &n->gateway6, eth0.index, err) < 0)))
+		goto fail;
+	if (a->addr6)
+		*a->addr6 = addr6;
 	husk_nl_close(&inside);
 	husk_nl_close(&host);
 	return 0;
@@ -667,6 +756,9 @@ struct lease_list {
 static void add_lease(const char *key, const char *id, void *arg)
 {
 	struct lease_list *l = arg;
+	/* a dual-stack container holds two leases: list it by its IPv4 address, count it once */
+	if (strchr(key, ':'))
+		return;
 	json_object_set_new(l->containers, id, json_string(key));
 	l->n++;
 }

@@ -23,6 +23,9 @@ struct husk_network {
 	struct husk_subnet subnet;
 	uint32_t gateway;
 	char created[32];
+	bool ipv6;                   /* dual stack (--ipv6): subnet6 and gateway6 too */
+	struct husk_subnet6 subnet6;
+	struct in6_addr gateway6;
 };
 
 /* [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}, and not one of bridge, host, none (--network's modes). */
@@ -35,7 +38,12 @@ int husk_network_get(const char *storage, const char *name, struct husk_network 
 /* husk network create: subnet NULL picks a free /16 from 10.89.0.0 up; gateway NULL is the
  * first address. A subnet overlapping another husk network or a route of this namespace is
  * refused before anything is made. The bridge and its rules are set up at once. */
-int husk_network_create(const char *storage, const char *name, const char *subnet, const char *gateway,
+struct husk_network_spec {
+	const char *subnet, *gateway;        /* IPv4, or NULL */
+	bool ipv6;                           /* --ipv6: subnet6 is required with it */
+	const char *subnet6, *gateway6;      /* IPv6, or NULL */
+};
+int husk_network_create(const char *storage, const char *name, const struct husk_network_spec *spec,
 			struct husk_network *n, struct husk_err *err);
 /* The bridge, its address, forwarding and husk's rules for it, in the current network
  * namespace: a no-op (one netlink request) when the bridge is already up. */
@@ -63,6 +71,8 @@ int husk_network_attach(const char *storage, const struct husk_network *n, const
 struct husk_attach {
 	const char *ifname;          /* NULL: eth0 */
 	uint32_t want;               /* --ip: exactly this address; 0: the lowest free one */
+	const struct in6_addr *want6;    /* --ip6 (on an IPv6 network), or NULL: the lowest free one */
+	struct in6_addr *addr6;      /* out, when not NULL: the IPv6 address leased (:: when none) */
 };
 /* husk_network_attach with a; ports only on eth0 (n_ports 0 otherwise). */
 int husk_network_attach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
@@ -72,6 +82,10 @@ int husk_network_attach_if(const char *storage, const struct husk_network *n, co
  * holds it), before anything is made. */
 int husk_network_ip_check(const char *storage, const struct husk_network *n, uint32_t want,
 			  const struct husk_lease_owners *owners, struct husk_err *err);
+/* The same for an IPv6 address (--ip6, or --ip with an IPv6 address): refused on a network
+ * without IPv6. */
+int husk_network_ip6_check(const char *storage, const struct husk_network *n, const struct in6_addr *want,
+			   const struct husk_lease_owners *owners, struct husk_err *err);
 /* network disconnect: interface ifname removed from netns_fd (when >= 0; it takes its host end
  * along) and the address id leased on n released; its ports are eth0's and stay. */
 int husk_network_detach_if(const char *storage, const struct husk_network *n, const char *id, int netns_fd,
