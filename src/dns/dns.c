@@ -78,7 +78,8 @@
 
 struct name {
 	char *name;                  /* lower case, no trailing dot */
-	uint32_t addr;               /* network byte order */
+	int family;                  /* AF_INET (an A record) or AF_INET6 (AAAA) */
+	unsigned char addr[16];      /* network byte order: 4 or 16 bytes */
 };
 
 struct forward {
@@ -167,7 +168,7 @@ static void names_clear(void)
 	g.n_names = 0;
 }
 
-static void name_add(const char *name, uint32_t addr)
+static void name_add(const char *name, int family, const void *addr)
 {
 	if (!name || !*name || g.n_names >= MAX_NAMES)
 		return;
@@ -180,7 +181,8 @@ static void name_add(const char *name, uint32_t addr)
 	for (char *p = lower; *p; p++)
 		if (*p >= 'A' && *p <= 'Z')
 			*p = (char)(*p - 'A' + 'a');
-	g.names[g.n_names++] = (struct name){lower, addr};
+	g.names[g.n_names] = (struct name){lower, family, {0}};
+	memcpy(g.names[g.n_names++].addr, addr, family == AF_INET6 ? 16 : 4);
 }
 
 /* A container id is 64 hex digits: nothing else is joined into a path */
@@ -194,29 +196,36 @@ static bool id_valid(const char *id)
 
 static void add_container(const char *address, const char *id)
 {
-	struct in_addr a;
+	unsigned char a[16];
 	char path[4096], shortid[13];
 	json_t *rec, *aliases, *alias;
 	const char *name;
 	size_t i;
+	int family = AF_INET;
 
-	/* the lease file also could hold other keys one day: addresses only */
-	if (inet_pton(AF_INET, address, &a) != 1 || !id_valid(id))
+	/* the lease file also could hold other keys one day: addresses only (an IPv6 network's
+	 * containers have one of each family: A and AAAA answers) */
+	if (inet_pton(AF_INET, address, a) != 1) {
+		family = AF_INET6;
+		if (inet_pton(AF_INET6, address, a) != 1)
+			return;
+	}
+	if (!id_valid(id))
 		return;
 	snprintf(shortid, sizeof(shortid), "%.12s", id);
-	name_add(shortid, a.s_addr);
+	name_add(shortid, family, a);
 	snprintf(path, sizeof(path), "%s/containers/%s/container.json", g.storage, id);
 	rec = json_load_file(path, 0, NULL);
 	if (!rec)
 		return;
 	name = json_string_value(json_object_get(rec, "Name"));
 	if (name)
-		name_add(name[0] == '/' ? name + 1 : name, a.s_addr);
+		name_add(name[0] == '/' ? name + 1 : name, family, a);
 	aliases = json_object_get(json_object_get(json_object_get(json_object_get(rec, "NetworkSettings"), "Networks"),
 						  g.network),
 				  "Aliases");
 	json_array_foreach(aliases, i, alias)
-		name_add(json_string_value(alias), a.s_addr);
+		name_add(json_string_value(alias), family, a);
 	json_decref(rec);
 }
 
@@ -431,22 +440,27 @@ static void send_local(const struct peer *p, ldns_pkt *q, ldns_rr *question, con
 		return;
 	ldns_pkt_set_aa(a, true);
 	/* every container that has the name (an alias several share, as docker allows: each of
-	 * their addresses, once); n is the first in the table */
-	for (size_t i = (size_t)(n - g.names); ldns_rr_get_type(question) == LDNS_RR_TYPE_A && i < g.n_names; i++) {
+	 * their addresses, once), A or AAAA as asked; n is the first in the table */
+	ldns_rr_type type = ldns_rr_get_type(question);
+	int family = type == LDNS_RR_TYPE_A ? AF_INET : type == LDNS_RR_TYPE_AAAA ? AF_INET6 : 0;
+	size_t len = family == AF_INET6 ? 16 : 4;
+	for (size_t i = (size_t)(n - g.names); family && i < g.n_names; i++) {
 		bool seen = false;
-		if (strcasecmp(g.names[i].name, n->name) != 0)
+		if (g.names[i].family != family || strcasecmp(g.names[i].name, n->name) != 0)
 			continue;
 		for (size_t j = (size_t)(n - g.names); j < i && !seen; j++)
-			seen = strcasecmp(g.names[j].name, n->name) == 0 && g.names[j].addr == g.names[i].addr;
+			seen = g.names[j].family == family && strcasecmp(g.names[j].name, n->name) == 0 &&
+			       memcmp(g.names[j].addr, g.names[i].addr, len) == 0;
 		if (seen)
 			continue;
 		ldns_rr *rr = ldns_rr_new();
 		ldns_rr_set_owner(rr, ldns_rdf_clone(ldns_rr_owner(question)));
-		ldns_rr_set_type(rr, LDNS_RR_TYPE_A);
+		ldns_rr_set_type(rr, type);
 		ldns_rr_set_class(rr, LDNS_RR_CLASS_IN);
 		/* no caching: a restarted container has another address */
 		ldns_rr_set_ttl(rr, 0);
-		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_A, 4, &g.names[i].addr));
+		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(family == AF_INET6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, len,
+							  g.names[i].addr));
 		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
 	}
 	answer_send(p, a);

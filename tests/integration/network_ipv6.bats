@@ -226,6 +226,25 @@ net_clean() {
 	net_clean
 }
 
+@test "ipv6: on a dual-stack user network a name answers A and AAAA (husk-dns)" {
+	hk network create --ipv6 --subnet 10.97.0.0/24 --subnet fd00:12::/64 dual
+	hk run -d --name web --network dual --network-alias www busybox sleep 1000 >/dev/null
+	hk run -d --name client --network dual busybox sleep 1000 >/dev/null
+	v4=$(hk inspect -f '{{.NetworkSettings.Networks.dual.IPAddress}}' web)
+	v6=$(address6_of web dual)
+	[ -n "$v6" ] && [ "$v6" != null ]
+	# busybox nslookup asks for both types and prints every address
+	run -0 hk exec client nslookup www
+	[[ "$output" == *"Address: $v4"* ]] || fail "no A record: $output"
+	[[ "$output" == *"Address: $v6"* ]] || fail "no AAAA record: $output"
+	run -0 hk exec client nslookup -type=AAAA web
+	[[ "$output" == *"$v6"* ]] || fail "$output"
+	[[ "$output" != *"$v4"* ]] || fail "an A record in an AAAA answer: $output"
+	hk rm -f web client >/dev/null
+	hk network rm dual
+	net_clean
+}
+
 @test "ipv6: -p publishes on the host's IPv6 addresses too; [addr]:port on one; released on stop" {
 	hk network create --ipv6 --subnet fd00:10::/64 v6net
 	run -0 hk run -d --name web --network v6net -p 8080:80 -p '[2001:db8::1]:8081:80' busybox sh -c 'hostname >/tmp/hostname && exec httpd -f -p "[::]:80" -h /tmp'
