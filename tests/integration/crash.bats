@@ -88,26 +88,12 @@ half_created() {
 	husk delete --force c1
 }
 
-# The real thing: creates SIGKILLed after 0-15 ms, at whatever step they were. After each,
-# `delete --force` clears what is left and the id works again; at the end nothing remains
-# (no state directory; teardown fails the test on a cgroup left under the test's own).
-@test "SIGKILL of create at random moments: delete --force clears it, the id works again" {
-	set_cmd 'sleep 10'
-	local i pid left
-	local oci=$HUSK_BUILD/husk-oci
-	[ -x "$oci" ] || oci=
-	for i in $(seq 50); do
-		if [ -n "$oci" ]; then
-			(cd "$BUNDLE" && exec "$oci" --root "$STATE" create "k$i") 2>/dev/null &
-		else
-			(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" create "k$i") 2>/dev/null &
-		fi
-		pid=$!
-		sleep "$(printf '0.%03d' $((RANDOM % 16)))"
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	for i in $(seq 50); do
+# ids k1..kN: each create was SIGKILLed somewhere; `delete --force` must clear what is left
+# and the id must work again; at the end nothing remains (no state directory; teardown fails
+# the test on a cgroup, such as a husk/ parent, left under the test's own)
+clear_and_reuse() {
+	local i left
+	for i in $(seq "$1"); do
 		timeout 20 "$HUSK" oci --root "$STATE" delete --force "k$i" ||
 			fail "delete --force k$i: $(ls -la "$STATE/k$i" 2>&1)"
 		[ ! -e "$STATE/k$i" ] || fail "k$i left: $(ls -la "$STATE/k$i")"
@@ -117,4 +103,44 @@ half_created() {
 	done
 	left=$(ls -A "$STATE" | grep -v '^\.cache$' || true)
 	[ -z "$left" ] || fail "left under the root: $left"
+}
+
+# `husk-oci create ID` in the background, its pid in $create_pid (no subshell in between)
+start_create() {
+	local oci=$HUSK_BUILD/husk-oci
+	if [ -x "$oci" ]; then
+		(cd "$BUNDLE" && exec "$oci" --root "$STATE" create "$1") 2>/dev/null &
+	else
+		(cd "$BUNDLE" && exec "$HUSK" oci --root "$STATE" create "$1") 2>/dev/null &
+	fi
+	create_pid=$!
+}
+
+# The real thing: creates SIGKILLed after 0-15 ms, at whatever step they were.
+@test "SIGKILL of create at random moments: delete --force clears it, the id works again" {
+	set_cmd 'sleep 10'
+	local i
+	for i in $(seq 50); do
+		start_create "k$i"
+		sleep "$(printf '0.%03d' $((RANDOM % 16)))"
+		kill -KILL "$create_pid" 2>/dev/null || true
+		wait "$create_pid" 2>/dev/null || true
+	done
+	clear_and_reuse 50
+}
+
+# Aimed at the steps right after the claim: each create is killed as soon as its directory
+# is there (polled without sleeping, bounded), before or while it writes its state and makes
+# its cgroups.
+@test "SIGKILL of create just after it claims the id: delete --force clears it, the id works again" {
+	set_cmd 'sleep 10'
+	local i n
+	mkdir -p -m 0700 "$STATE"
+	for i in $(seq 50); do
+		start_create "k$i"
+		for n in $(seq 20000); do [ -d "$STATE/k$i" ] && break; done
+		kill -KILL "$create_pid" 2>/dev/null || true
+		wait "$create_pid" 2>/dev/null || true
+	done
+	clear_and_reuse 50
 }
