@@ -41,7 +41,7 @@ int husk_cmd_list(struct husk_globals *g, int argc, char **argv)
 		struct husk_state st;
 		husk_err_clear(&err);
 		/* a container being deleted meanwhile just drops out of the list */
-		if (husk_state_open(g->root, ids[i], &dirfd, &err) < 0 || husk_state_read(dirfd, &st, &err) < 0)
+		if (husk_state_load(g->root, ids[i], &dirfd, &st, &err) < 0)
 			continue;
 		json_array_append_new(rows, husk_state_to_json(&st, husk_state_status(&st)));
 		husk_state_free(&st);

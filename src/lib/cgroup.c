@@ -334,6 +334,41 @@ static int mkdir_recorded(struct husk_cgroup *cg, const struct husk_cgroup_hier 
 	}
 }
 
+char **husk_cgroup_plan_created(const struct husk_cgroup *cg, size_t *n_out)
+{
+	char **out = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < cg->n; i++) {
+		const struct husk_cgroup_hier *h = &cg->h[i];
+		_cleanup_free_ char *path = husk_xstrdup(h->dir);
+		size_t own_len = strlen(h->own);
+		/* the same walk as mkdir_walk: from below husk's own cgroup (or the mountpoint) */
+		size_t start = strncmp(h->dir, h->own, own_len) == 0 && h->dir[own_len] == '/' ? own_len
+												  : strlen(h->mountpoint);
+
+		for (char *p = path + start + 1;; p++) {
+			bool last = *p == '\0';
+			if (*p != '/' && !last)
+				continue;
+			*p = '\0';
+			/* what mkdir_walk would record: what it makes, and the default parent always */
+			if (last || cg->default_path || access(path, F_OK) < 0) {
+				out = husk_xrealloc(out, (n + 2) * sizeof(char *));
+				out[n++] = husk_xstrdup(path);
+			}
+			if (last)
+				break;
+			*p = '/';
+		}
+	}
+	if (!out)
+		out = husk_xcalloc(1, sizeof(char *));
+	out[n] = NULL;
+	*n_out = n;
+	return out;
+}
+
 int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err)
 {
 	for (size_t i = 0; i < cg->n; i++)

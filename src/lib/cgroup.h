@@ -42,6 +42,12 @@ int husk_cgroup_resolve(struct husk_cgroup *cg, const char *cgroups_path, const 
  * husk neither joins nor removes a cgroup it did not create. */
 int husk_cgroup_check_new(const struct husk_cgroup *cg, struct husk_err *err);
 
+/* The directories husk_cgroup_create is about to record as made (those of each path that do
+ * not exist yet, the default "husk" parent always, each leaf), outermost first, worked out
+ * before it runs: recorded in the state first, so that `delete --force` after a create killed
+ * half way through them removes them too. NULL-terminated, malloc'ed. */
+char **husk_cgroup_plan_created(const struct husk_cgroup *cg, size_t *n);
+
 /* --systemd-cgroup: "slice:prefix:name" as the cgroupfs path systemd's driver would give it
  * ("a-b.slice:husk:x" -> "/a.slice/a-b.slice/husk-x.scope"); NULL spec: "system.slice:husk:<id>".
  * Pure; the result is malloc'ed. */

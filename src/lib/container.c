@@ -166,8 +166,8 @@ static void free_strings(char **v, size_t n)
 }
 
 /* Record the container's cgroups in its state. Before husk_cgroup_create has run (planned),
- * the leaves stand in for what it is about to make, so `delete --force` finds them even after
- * a crash in between. */
+ * what it is about to make (each missing directory on the way, the default "husk" parent, the
+ * leaves) is recorded, so `delete --force` finds them even after a crash in between. */
 static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, bool planned)
 {
 	char **leaves = husk_xcalloc(cg->n + 1, sizeof(char *));
@@ -178,8 +178,12 @@ static void state_cgroups(struct husk_state *st, const struct husk_cgroup *cg, b
 	free_strings(st->cgroup_created, st->n_cgroup_created);
 	st->cgroup_dirs = copy_strings(leaves, cg->n);
 	st->n_cgroup_dirs = cg->n;
-	st->cgroup_created = planned ? copy_strings(leaves, cg->n) : copy_strings(cg->created, cg->n_created);
-	st->n_cgroup_created = planned ? cg->n : cg->n_created;
+	if (planned) {
+		st->cgroup_created = husk_cgroup_plan_created(cg, &st->n_cgroup_created);
+	} else {
+		st->cgroup_created = copy_strings(cg->created, cg->n_created);
+		st->n_cgroup_created = cg->n_created;
+	}
 	free(leaves);
 }
 

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/file.h>
@@ -43,6 +44,50 @@ static int lock_dir(const char *path, int *dirfd, struct husk_err *err)
 	return 0;
 }
 
+/* Remove the files in a state directory (the state, its temporary copies, the exec fifo). */
+static int clear_dir(int dirfd, const char *path, struct husk_err *err)
+{
+	DIR *dir = fdopendir(dup(dirfd));
+	struct dirent *de;
+
+	if (!dir)
+		return husk_err_sys(err, "read %s", path);
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
+			husk_err_sys(err, "remove %s/%s", path, de->d_name);
+			closedir(dir);
+			return -1;
+		}
+	}
+	closedir(dir);
+	return 0;
+}
+
+/* What the locked directory fd is, for a create that wants it. */
+enum claim { CLAIM_OURS, CLAIM_TAKEN, CLAIM_GONE };
+
+/* The rule that makes a killed create recoverable: ROOT/ID without state.json is a container
+ * being created, and its creator holds the directory's lock from (just after) the mkdir until
+ * state.json is written or the directory is removed. Whoever holds the lock and finds the
+ * directory still linked and without state.json owns an id nobody else is working on: a
+ * creator killed before writing its state left it, and nothing else (cgroups are made only
+ * after state.json names them). */
+static enum claim claim_locked(int dirfd)
+{
+	struct stat st;
+
+	if (fstat(dirfd, &st) == 0 && st.st_nlink == 0)
+		return CLAIM_GONE;
+	if (faccessat(dirfd, STATE_FILE, F_OK, 0) == 0 || errno != ENOENT)
+		return CLAIM_TAKEN;
+	return CLAIM_OURS;
+}
+
+/* Bounded: each round means another command removed or claimed the directory meanwhile. */
+#define CLAIM_TRIES 100
+
 int husk_state_create(const char *root, const char *id, int *dirfd, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xasprintf("%s/%s", root, id);
@@ -51,18 +96,42 @@ int husk_state_create(const char *root, const char *id, int *dirfd, struct husk_
 		return -1;
 	if (husk_mkdir_p(root, 0700, err) < 0)
 		return -1;
-	/* mkdir is the atomic claim on the id: two concurrent creates cannot both succeed */
-	if (mkdir(path, 0700) < 0) {
-		if (errno == EEXIST)
+	for (int tries = 0; tries < CLAIM_TRIES; tries++) {
+		_cleanup_close_ int fd = -1;
+		bool made;
+		enum claim claim;
+
+		/* mkdir is the atomic claim on the id: two concurrent creates cannot both succeed */
+		made = mkdir(path, 0700) == 0;
+		if (!made && errno != EEXIST)
+			return husk_err_sys(err, "mkdir %s", path);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENOENT)
+				continue; /* removed by a delete since: try again */
+			return husk_err_sys(err, "open %s", path);
+		}
+		/* Our own directory: wait for the lock, since between our mkdir and this flock
+		 * another create or a delete may have taken it for a dead creator's. Another's: a
+		 * held lock is a live creator or a command at work on an existing container. */
+		if (flock(fd, made ? LOCK_EX : LOCK_EX | LOCK_NB) < 0) {
+			if (errno == EWOULDBLOCK)
+				return husk_err_set(err, EEXIST, "container \"%s\" already exists", id);
+			return husk_err_sys(err, "lock %s", path);
+		}
+		claim = claim_locked(fd);
+		if (claim == CLAIM_GONE)
+			continue;
+		if (claim == CLAIM_TAKEN)
 			return husk_err_set(err, EEXIST, "container \"%s\" already exists", id);
-		return husk_err_sys(err, "mkdir %s", path);
+		/* a dead creator's directory (or ours): what it wrote before dying is dropped */
+		if (!made && clear_dir(fd, path, err) < 0)
+			return husk_err_wrap(err, "reclaim the directory of a create that died");
+		*dirfd = steal_fd(&fd);
+		return 0;
 	}
-	if (lock_dir(path, dirfd, err) < 0) {
-		husk_err_sys(err, "open %s", path);
-		rmdir(path);
-		return -1;
-	}
-	return 0;
+	return husk_err_set(err, EAGAIN, "claim %s: removed or taken %d times in a row by other commands", path,
+			    CLAIM_TRIES);
 }
 
 int husk_state_open(const char *root, const char *id, int *dirfd, struct husk_err *err)
@@ -131,10 +200,33 @@ static char **strings_from_json(json_t *arr, size_t *n)
 	return v;
 }
 
+/* A locked directory without state.json: a create that died before writing it (see
+ * claim_locked). It is shown as what it is, a container still "creating" with no process, no
+ * bundle and no cgroup, created when its directory was. */
+static void unfinished_state(int dirfd, const char *id, struct husk_state *s)
+{
+	struct stat st;
+	struct passwd *pw;
+
+	memset(s, 0, sizeof(*s));
+	s->id = husk_xstrdup(id);
+	s->bundle = husk_xstrdup("");
+	s->status = HUSK_CREATING;
+	if (fstat(dirfd, &st) == 0) {
+		s->created = husk_timestamp_of(&st.st_mtim);
+		pw = getpwuid(st.st_uid);
+		s->owner = husk_xstrdup(pw ? pw->pw_name : "");
+	}
+}
+
 int husk_state_load(const char *root, const char *id, int *dirfd, struct husk_state *state, struct husk_err *err)
 {
 	if (husk_state_open(root, id, dirfd, err) < 0)
 		return -1;
+	if (faccessat(*dirfd, STATE_FILE, F_OK, 0) < 0 && errno == ENOENT) {
+		unfinished_state(*dirfd, id, state);
+		return 0;
+	}
 	if (husk_state_read(*dirfd, state, err) < 0) {
 		husk_err_wrap(err, "container \"%s\"", id);
 		close(*dirfd);
@@ -246,24 +338,11 @@ int husk_state_remove(const char *root, const char *id, struct husk_err *err)
 {
 	_cleanup_free_ char *path = husk_xasprintf("%s/%s", root, id);
 	_cleanup_close_ int dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *dir;
-	struct dirent *de;
 
 	if (dirfd < 0)
 		return errno == ENOENT ? 0 : husk_err_sys(err, "open %s", path);
-	dir = fdopendir(dup(dirfd));
-	if (!dir)
-		return husk_err_sys(err, "read %s", path);
-	while ((de = readdir(dir)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT) {
-			husk_err_sys(err, "remove %s/%s", path, de->d_name);
-			closedir(dir);
-			return -1;
-		}
-	}
-	closedir(dir);
+	if (clear_dir(dirfd, path, err) < 0)
+		return -1;
 	if (rmdir(path) < 0 && errno != ENOENT)
 		return husk_err_sys(err, "remove %s", path);
 	return 0;
@@ -331,14 +410,20 @@ int husk_state_list(const char *root, char ***ids_out, size_t *n_out, struct hus
 	return 0;
 }
 
-char *husk_timestamp_now(void)
+char *husk_timestamp_of(const struct timespec *ts)
 {
-	struct timespec ts;
 	struct tm tm;
 	char buf[64];
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	gmtime_r(&ts->tv_sec, &tm);
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	return husk_xasprintf("%s.%09ldZ", buf, ts.tv_nsec);
+	return husk_xasprintf("%s.%09ldZ", buf, ts->tv_nsec);
+}
+
+char *husk_timestamp_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return husk_timestamp_of(&ts);
 }

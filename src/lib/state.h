@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 #include <jansson.h>
 
 #include "error.h"
@@ -33,14 +34,16 @@ struct husk_state {
 /* Container ids: letters, digits, '_', '+', '-', '.', not "." or "..", at most 1024 bytes. */
 int husk_state_check_id(const char *id, struct husk_err *err);
 
-/* Make ROOT/ID, refusing an id already in use, and lock it; *dirfd holds the lock. */
+/* Make ROOT/ID, refusing an id already in use, and lock it; *dirfd holds the lock. A directory
+ * without state.json whose lock is free was left by a create that died: it is taken over. */
 int husk_state_create(const char *root, const char *id, int *dirfd, struct husk_err *err);
 /* Open and lock ROOT/ID of an existing container. */
 int husk_state_open(const char *root, const char *id, int *dirfd, struct husk_err *err);
 int husk_state_write(int dirfd, const struct husk_state *state, struct husk_err *err);
 int husk_state_read(int dirfd, struct husk_state *state, struct husk_err *err);
 /* husk_state_open + husk_state_read: the container's state, locked (*dirfd holds the lock; on
- * failure it is closed and -1). */
+ * failure it is closed and -1). A directory without state.json (a create that died before
+ * writing it) loads as a "creating" container with pid 0, an empty bundle and no cgroup. */
 int husk_state_load(const char *root, const char *id, int *dirfd, struct husk_state *state, struct husk_err *err);
 /* Remove ROOT/ID and what is in it. */
 int husk_state_remove(const char *root, const char *id, struct husk_err *err);
@@ -57,7 +60,8 @@ json_t *husk_state_to_json(const struct husk_state *state, enum husk_status stat
 /* Ids of the containers under ROOT, sorted; *ids is NULL-terminated. */
 int husk_state_list(const char *root, char ***ids, size_t *n, struct husk_err *err);
 
-/* "2026-11-23T09:46:58.123456789Z" for now. */
+/* "2026-11-23T09:46:58.123456789Z" for now, or for a given time. */
 char *husk_timestamp_now(void);
+char *husk_timestamp_of(const struct timespec *ts);
 
 #endif
