@@ -364,13 +364,14 @@ int husk_cmd_engine_ps(struct husk_globals *g, int argc, char **argv)
 		human_duration(since(str(rec, "Created"), now), created, sizeof(created));
 		snprintf(ago, sizeof(ago), "%s ago", created);
 		if (json) {
-			json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "ID", id, "Image",
+			json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:O?}", "ID", id, "Image",
 						str(json_object_get(rec, "Config"), "Image"), "Command", cmd, "CreatedAt",
 						str(rec, "Created"), "RunningFor", ago, "Ports", ports, "State",
 						str(json_object_get(rec, "State"), "Status"), "Status", status, "Names", name,
 						"Labels", json_object_get(json_object_get(rec, "Config"), "Labels"));
-			char *text = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			puts(text);
+			char *text = row ? json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+			if (text)
+				puts(text);
 			free(text);
 			json_decref(row);
 		} else {
@@ -577,7 +578,13 @@ static int start_one(struct husk_globals *g, const struct husk_engine *e, const 
 	int status = husk_attach_relay(conn, &ao, err);
 	close(conn);
 	(void)g;
-	return status < 0 ? 0 : status;
+	if (status == HUSK_ATTACH_LOST) {
+		/* the monitor ended between: the record has the code */
+		husk_err_clear(err);
+		status = husk_engine_wait(e, id, err);
+		return status < 0 ? 125 : status;
+	}
+	return status == HUSK_ATTACH_DETACHED ? 0 : status;
 }
 
 static const char start_usage[] = "usage: husk start [-a] [-i] CONTAINER...\n"

@@ -312,8 +312,15 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	}
 	conn = husk_monitor_spawn_run(&e, &r, &err);
 	husk_engine_run_free(&r);
-	if (conn < 0)
+	if (conn < 0) {
+		/* no monitor was made (fork, socketpair): nothing else will take the container back */
+		struct husk_err ignored = {0};
+		int lock = husk_record_lock(&e, r.id, &ignored);
+		husk_engine_remove(&e, r.id, &ignored);
+		if (lock >= 0)
+			close(lock);
 		return husk_cmd_fail(g, &err), 125;
+	}
 	if (husk_monitor_started(conn, &pid, &err) < 0) {
 		close(conn);
 		husk_cmd_fail(g, &err);
@@ -330,7 +337,8 @@ int husk_cmd_engine_run(struct husk_globals *g, int argc, char **argv)
 	sigset_t forwarded;
 	sigemptyset(&forwarded);
 	for (size_t i = 0; i < ARRAY_SIZE(husk_cmd_forwarded); i++)
-		if (!r.ro.tty || husk_cmd_forwarded[i] != SIGINT)
+		/* (a SIGPIPE is husk's own: its stdout closed, not the container's business) */
+		if ((!r.ro.tty || husk_cmd_forwarded[i] != SIGINT) && husk_cmd_forwarded[i] != SIGPIPE)
 			sigaddset(&forwarded, husk_cmd_forwarded[i]);
 	ao.stdin = r.interactive;
 	ao.tty = r.ro.tty;

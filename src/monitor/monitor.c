@@ -571,6 +571,13 @@ static void out_read(struct out *o)
 		/* EOF; EIO: a pty master whose slave is closed everywhere */
 		if (n < 0 && errno != EIO)
 			report("read the container's", o->name, errno);
+		/* the pty's fd is the stdin and the resize target too: none of them may use the number
+		 * once it is closed (the next accepted client would get it) */
+		if (o->fd >= 0 && o->fd == opt.pty_fd) {
+			if (opt.stdin_is_pty)
+				opt.stdin_fd = -1;
+			opt.pty_fd = -1;
+		}
 		close_fd(&o->fd, o->name);
 		return;
 	}

@@ -133,6 +133,22 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	hk rm nope >/dev/null
 }
 
+@test "foreground -i streams both ways at once (no deadlock); a half-made container is listed as dead" {
+	head -c 16M /dev/urandom >"$TEST_DIR/in"
+	# input and output flow together: the client never blocks on one while the other fills
+	timeout 60 "$HUSK" --root "$RUNROOT" run --network none --rm -i busybox cat <"$TEST_DIR/in" >"$TEST_DIR/out"
+	cmp "$TEST_DIR/in" "$TEST_DIR/out"
+	# husk killed between making the container's directory and writing its record
+	id=$(printf 'd%.0s' $(seq 64))
+	mkdir -p "$HUSK_STORAGE/containers/$id"
+	run -0 hk ps -a --format json
+	[ "$(jq -r .State <<<"$output")" = dead ] || fail "$output"
+	run -0 hk ps -a
+	[[ "$output" == *"${id:0:12}"*Dead* ]] || fail "$output"
+	run -0 hk rm "$id"
+	[ -z "$(ls "$HUSK_STORAGE/containers")" ]
+}
+
 @test "names: unique (the holder named), two runs with one name at once: exactly one wins" {
 	id=$(hk run -d --name taken busybox sleep 100)
 	run -125 hk run -d --name taken busybox true
@@ -260,6 +276,8 @@ monitor_of() { ps -o ppid= -p "$(hk inspect -f '{{.State.Pid}}' "$1")" | tr -d '
 	[ "$(cat /proc/$monitor/comm)" = husk-monitor ]
 	kill -9 "$monitor"
 	wait_for "[ ! -e /proc/$pid/status ] || grep -q '^State:.*Z' /proc/$pid/status"
+	# the first command after it may be a stop (which reconciles under the lock it holds)
+	run -0 timeout 20 "$HUSK" --root "$RUNROOT" stop m
 	run -0 hk ps -a --format json
 	[ "$(jq -r .State <<<"$output")" = exited ]
 	[[ "$(jq -r .Status <<<"$output")" == "Exited (137)"* ]]

@@ -70,25 +70,6 @@ int husk_detach_keys_parse(const char *text, char *keys, size_t *n, struct husk_
 	return 0;
 }
 
-static int send_all_msg(int conn, char type, const char *data, size_t len)
-{
-	char buf[HUSK_ATTACH_MSG_MAX];
-
-	while (len > 0) {
-		size_t chunk = len > sizeof(buf) - 1 ? sizeof(buf) - 1 : len;
-		buf[0] = type;
-		memcpy(buf + 1, data, chunk);
-		if (send(conn, buf, chunk + 1, MSG_NOSIGNAL) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += chunk;
-		len -= chunk;
-	}
-	return 0;
-}
-
 static void send_size(int conn, int tty_fd)
 {
 	struct winsize ws;
@@ -103,11 +84,25 @@ static void send_size(int conn, int tty_fd)
 	send(conn, msg, sizeof(msg), MSG_NOSIGNAL);
 }
 
+/* Send what is pending without waiting: 1 sent (or dropped: the monitor is gone), 0 not yet. */
+static int pending_send(int conn, char *pend, size_t *len)
+{
+	if (send(conn, pend, *len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	*len = 0;
+	return 1;
+}
+
 int husk_attach_relay(int conn, const struct husk_attach_opts *o, struct husk_err *err)
 {
 	char buf[HUSK_ATTACH_MSG_MAX + 1];
+	/* one message of input at most is held here: while it waits, stdin is not read, but the
+	 * connection always is (a client that stopped reading output while blocked sending input
+	 * would hold the container's stdout and so its stdin: neither side would move) */
+	char pend[HUSK_ATTACH_MSG_MAX];
+	size_t pend_len = 0;
 	struct termios saved, raw;
-	bool raw_mode = false, stdin_open = o->stdin, hup = false;
+	bool raw_mode = false, stdin_open = o->stdin, out_dead = false, err_dead = false;
 	size_t matched = 0;
 	sigset_t mask;
 	_cleanup_close_ int sfd = -1;
@@ -128,8 +123,8 @@ int husk_attach_relay(int conn, const struct husk_attach_opts *o, struct husk_er
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	for (;;) {
 		struct pollfd p[3] = {
-			{conn, POLLIN, 0},
-			{stdin_open ? STDIN_FILENO : -1, POLLIN, 0},
+			{conn, (short)(POLLIN | (pend_len ? POLLOUT : 0)), 0},
+			{stdin_open && !pend_len ? STDIN_FILENO : -1, POLLIN, 0},
 			{sfd, POLLIN, 0},
 		};
 		if (poll(p, 3, -1) < 0) {
@@ -149,46 +144,46 @@ int husk_attach_relay(int conn, const struct husk_attach_opts *o, struct husk_er
 				}
 			}
 		}
+		if (pend_len && (p[0].revents & (POLLOUT | POLLERR | POLLHUP)))
+			pending_send(conn, pend, &pend_len);
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf) - 1);
+			ssize_t n = read(STDIN_FILENO, pend + 1, sizeof(pend) - 1);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {
 				/* the caller's stdin ended: so does the container's (docker's -i) */
-				char c = HUSK_ATTACH_CLOSE;
-				send(conn, &c, 1, MSG_NOSIGNAL);
+				pend[0] = HUSK_ATTACH_CLOSE;
+				pend_len = 1;
 				stdin_open = false;
 			} else {
-				size_t start = 0;
 				/* the detach keys, typed in sequence, are not passed on */
-				if (o->n_detach_keys) {
-					for (ssize_t i = 0; i < n; i++) {
-						if (buf[i] == o->detach_keys[matched]) {
-							if (++matched == o->n_detach_keys) {
-								rc = HUSK_ATTACH_DETACHED;
-								goto out;
-							}
-						} else {
-							matched = buf[i] == o->detach_keys[0] ? 1 : 0;
+				for (ssize_t i = 0; o->n_detach_keys && i < n; i++) {
+					if (pend[1 + i] == o->detach_keys[matched]) {
+						if (++matched == o->n_detach_keys) {
+							rc = HUSK_ATTACH_DETACHED;
+							goto out;
 						}
+					} else {
+						matched = pend[1 + i] == o->detach_keys[0] ? 1 : 0;
 					}
 				}
-				if (send_all_msg(conn, HUSK_ATTACH_STDIN, buf + start, (size_t)n - start) < 0)
-					stdin_open = false;
+				pend[0] = HUSK_ATTACH_STDIN;
+				pend_len = (size_t)n + 1;
 			}
+			pending_send(conn, pend, &pend_len);
 		}
 		if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = recv(conn, buf, sizeof(buf), 0);
-			if (n < 0 && errno == EINTR)
+			ssize_t n = recv(conn, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
 				continue;
-			if (n <= 0) {
-				hup = true;
+			if (n <= 0)
 				break;
-			}
 			if (buf[0] == HUSK_ATTACH_STDOUT || buf[0] == HUSK_ATTACH_STDERR) {
+				bool *dead = buf[0] == HUSK_ATTACH_STDOUT ? &out_dead : &err_dead;
 				int fd = buf[0] == HUSK_ATTACH_STDOUT ? o->out_fd : o->err_fd;
-				if (fd >= 0 && husk_write_all(fd, buf + 1, (size_t)n - 1) < 0 && errno == EPIPE)
-					fd = -1;
+				/* a reader of ours that went away: the rest of that stream is dropped */
+				if (fd >= 0 && !*dead && husk_write_all(fd, buf + 1, (size_t)n - 1) < 0)
+					*dead = true;
 			} else if (buf[0] == HUSK_ATTACH_EXIT && n == 5) {
 				int32_t code;
 				memcpy(&code, buf + 1, 4);
@@ -197,7 +192,6 @@ int husk_attach_relay(int conn, const struct husk_attach_opts *o, struct husk_er
 			}
 		}
 	}
-	(void)hup;
 out:
 	if (raw_mode)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);

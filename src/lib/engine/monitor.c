@@ -111,8 +111,14 @@ static int monitor_claim(const struct husk_engine *e, const char *id, int *lock_
 	*lock_fd = openat(dirfd, "monitor.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*lock_fd < 0)
 		return husk_err_sys(err, "create %s/monitor.lock", dir);
-	if (flock(*lock_fd, LOCK_EX | LOCK_NB) < 0)
-		return husk_err_sys(err, "container %.12s has a monitor already (%s/monitor.lock is locked)", id, dir);
+	/* a probe (husk_monitor_alive: a shared lock for microseconds) is waited out; a monitor's
+	 * lock is held for its life */
+	for (int tries = 0; flock(*lock_fd, LOCK_EX | LOCK_NB) < 0; tries++) {
+		if (errno != EWOULDBLOCK || tries >= 50)
+			return husk_err_sys(err, "container %.12s has a monitor already (%s/monitor.lock is locked)", id,
+					    dir);
+		nanosleep(&(struct timespec){0, 2 * 1000000L}, NULL);
+	}
 	*log_fd = openat(dirfd, "monitor.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*log_fd < 0)
 		return husk_err_sys(err, "create %s/monitor.log", dir);
@@ -171,7 +177,7 @@ static int exec_relay(const struct husk_engine *e, const char *id, json_t *rec, 
 	const char *max_size = json_string_value(json_object_get(json_object_get(log, "Config"), "max-size"));
 	const char *max_file = json_string_value(json_object_get(json_object_get(log, "Config"), "max-file"));
 	char *argv[64 + 2 * 16];
-	char nums[16][16];
+	char nums[24][16];
 	int n = 0, k = 0, exe = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
 #define NUM(v) (snprintf(nums[k], sizeof(nums[k]), "%d", (int)(v)), nums[k++])
@@ -199,7 +205,7 @@ static int exec_relay(const struct husk_engine *e, const char *id, json_t *rec, 
 			argv[n++] = "--log-max-file", argv[n++] = (char *)max_file;
 	}
 	argv[n++] = "--log-error", argv[n++] = log_error;
-	for (size_t i = 0; i < f->n_clients && k < 16; i++)
+	for (size_t i = 0; i < f->n_clients && k < 16; i++) /* room left for the two after */
 		argv[n++] = "--client-fd", argv[n++] = NUM(f->clients[i]);
 	argv[n++] = "--";
 	argv[n++] = "husk";
@@ -344,7 +350,8 @@ static void edit_start_failed(json_t *rec, void *arg)
 	_cleanup_free_ char *now = husk_time_format(husk_realtime_ns());
 
 	/* as docker: the container stays "created", with why it did not start */
-	record_set_state(rec, json_integer_value(json_object_get(rec, "RestartCount")) ? "exited" : "created", 0);
+	const char *started = json_string_value(json_object_get(state, "StartedAt"));
+	record_set_state(rec, started && strcmp(started, "0001-01-01T00:00:00Z") != 0 ? "exited" : "created", 0);
 	json_object_set_new(state, "ExitCode", json_integer(f->code));
 	json_object_set_new(state, "Error", json_string(f->error));
 	json_object_set_new(state, "FinishedAt", json_string(now));
@@ -514,6 +521,8 @@ static int fork_monitor(int *conn, int keep_fd, struct husk_err *err)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* an ignored SIGCHLD (kept across exec from the caller) would let the kernel reap the init */
+	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	*conn = sv[1];
 	return 0;
@@ -527,7 +536,8 @@ int husk_monitor_spawn_run(const struct husk_engine *e, struct husk_engine_run *
 		return conn;
 	/* the monitor, with r as the client prepared it */
 	if (monitor_claim(e, r->id, &lock_fd, &listen_fd, &log_fd, err) < 0) {
-		start_failed(e, NULL, conn, false, err);
+		/* a fresh id nobody else monitors: recorded (or removed with --rm) as any failed start */
+		start_failed(e, r->id, conn, r->autoremove, err);
 		_exit(125);
 	}
 	monitor_start(e, r, conn, lock_fd, listen_fd, log_fd, err);
@@ -544,11 +554,18 @@ int husk_monitor_spawn(const struct husk_engine *e, const char *id, struct husk_
 	if (fork_monitor(&conn, -1, err) != 0)
 		return conn;
 	memset(&r, 0, sizeof(r));
-	if (monitor_claim(e, id, &lock_fd, &listen_fd, &log_fd, err) < 0) {
-		/* another monitor has it (two starts at once): not a failure to record */
+	/* under the container's lock, which husk rm holds while it checks for a monitor and
+	 * removes: the monitor is claimed for a container that is still there, or not at all */
+	int record_lock = husk_record_lock(e, id, err);
+	json_t *still = NULL;
+	if (record_lock < 0 || husk_record_load(e, id, &still, err) < 0 ||
+	    monitor_claim(e, id, &lock_fd, &listen_fd, &log_fd, err) < 0) {
+		/* removed meanwhile, or another monitor has it (two starts at once): nothing to record */
 		start_failed(e, NULL, conn, false, err);
 		_exit(125);
 	}
+	json_decref(still);
+	close(record_lock);
 	if (husk_engine_run_load(e, id, &r, err) == 0) {
 		autoremove = json_is_true(json_object_get(json_object_get(r.rec, "HostConfig"), "AutoRemove"));
 		monitor_start(e, &r, conn, lock_fd, listen_fd, log_fd, err);
@@ -565,6 +582,7 @@ struct exited {
 	const char *log_error;
 	bool restart;
 	uint64_t ran_ns;
+	uint64_t delay_ms;           /* the back-off before the restart */
 };
 
 /* docker's policies: no, on-failure[:N] (a non-zero exit, at most N times), always, and
@@ -583,24 +601,6 @@ static bool wants_restart(json_t *rec, int code)
 	if (strcmp(name, "on-failure") == 0)
 		return code != 0 && (max <= 0 || count < max);
 	return false;
-}
-
-static void edit_exited(json_t *rec, void *arg)
-{
-	struct exited *x = arg;
-	json_t *state = json_object_get(rec, "State");
-	_cleanup_free_ char *now = husk_time_format(husk_realtime_ns());
-	int code = husk_exit_code(x->wstatus);
-
-	x->restart = wants_restart(rec, code);
-	record_set_state(rec, x->restart ? "restarting" : "exited", 0);
-	json_object_set_new(state, "ExitCode", json_integer(code));
-	json_object_set_new(state, "FinishedAt", json_string(now));
-	json_object_set_new(state, "OOMKilled", json_boolean(x->oom));
-	json_object_set_new(state, "Error", json_string(x->log_error ? x->log_error : ""));
-	if (x->restart)
-		json_object_set_new(rec, "RestartCount",
-				    json_integer(json_integer_value(json_object_get(rec, "RestartCount")) + 1));
 }
 
 static uint64_t parse_time(const char *text)
@@ -623,6 +623,26 @@ static uint64_t restart_delay_ms(json_t *rec, uint64_t ran_ns)
 	json_object_set_new(rec, "RestartBackoff", json_integer(fast));
 	ms = 100ULL << (fast > 10 ? 10 : fast);
 	return ms > 60000 ? 60000 : ms;
+}
+
+static void edit_exited(json_t *rec, void *arg)
+{
+	struct exited *x = arg;
+	json_t *state = json_object_get(rec, "State");
+	_cleanup_free_ char *now = husk_time_format(husk_realtime_ns());
+	int code = husk_exit_code(x->wstatus);
+
+	x->restart = wants_restart(rec, code);
+	record_set_state(rec, x->restart ? "restarting" : "exited", 0);
+	json_object_set_new(state, "ExitCode", json_integer(code));
+	json_object_set_new(state, "FinishedAt", json_string(now));
+	json_object_set_new(state, "OOMKilled", json_boolean(x->oom));
+	json_object_set_new(state, "Error", json_string(x->log_error ? x->log_error : ""));
+	if (x->restart) {
+		json_object_set_new(rec, "RestartCount",
+				    json_integer(json_integer_value(json_object_get(rec, "RestartCount")) + 1));
+		x->delay_ms = restart_delay_ms(rec, x->ran_ns);
+	}
 }
 
 static void unlink_runtime(const struct husk_engine *e, const char *id)
@@ -676,7 +696,9 @@ int husk_monitor_exited(const struct husk_engine *e, const char *id, int wstatus
 		}
 	}
 	if (record_edit(e, id, edit_exited, &x, &rec, &err) < 0) {
-		/* no record: the container was removed under us (husk rm -f) */
+		/* no record (removed under us, or unreadable): what the runtime holds still goes */
+		struct husk_err ignored = {0};
+		husk_container_delete(e->root, id, true, &ignored);
 		for (size_t i = 0; i < n_clients; i++)
 			send_int(clients[i], HUSK_ATTACH_EXIT, code);
 		unlink_runtime(e, id);
@@ -690,26 +712,38 @@ int husk_monitor_exited(const struct husk_engine *e, const char *id, int wstatus
 	}
 	while (x.restart) {
 		struct husk_engine_run r;
-		uint64_t ms = restart_delay_ms(rec, x.ran_ns);
-		struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+		bool stopped = false;
 
-		husk_record_save(e, id, rec, &err);
-		husk_err_clear(&err);
 		json_decref(rec);
 		rec = NULL;
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
+		/* the back-off, in slices: husk stop (ManualStop in the record) ends it at once */
+		for (uint64_t slept = 0; slept < x.delay_ms && !stopped; slept += 100) {
+			struct timespec ts = {0, 100 * 1000000L};
+			struct husk_err ignored = {0};
+			json_t *now = NULL;
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+			if (husk_record_load(e, id, &now, &ignored) < 0 || json_is_true(json_object_get(now, "ManualStop")))
+				stopped = true;
+			json_decref(now);
+		}
 		memset(&r, 0, sizeof(r));
-		/* husk stop during the back-off wins */
-		if (husk_engine_run_load(e, id, &r, &err) < 0 || json_is_true(json_object_get(r.rec, "ManualStop"))) {
-			if (r.rec) {
-				_cleanup_close_ int lock = husk_record_lock(e, id, &err);
-				json_t *now = NULL;
-				if (husk_record_load(e, id, &now, &err) == 0) {
-					record_set_state(now, "exited", 0);
-					husk_record_save(e, id, now, &err);
-					json_decref(now);
-				}
+		int loaded = stopped ? -1 : husk_engine_run_load(e, id, &r, &err);
+		if (loaded < 0 && !stopped && r.rec) {
+			/* the record is there but the run could not be rebuilt (its network removed, the
+			 * snapshot not mountable): recorded exited, with why */
+			start_failed(e, id, -1, false, &err);
+			husk_engine_run_free(&r);
+			break;
+		}
+		if (loaded < 0 || json_is_true(json_object_get(r.rec, "ManualStop"))) {
+			/* husk stop during the back-off (or the container removed): no restart */
+			_cleanup_close_ int lock = husk_record_lock(e, id, &err);
+			json_t *now = NULL;
+			if (lock >= 0 && husk_record_load(e, id, &now, &err) == 0) {
+				record_set_state(now, "exited", 0);
+				husk_record_save(e, id, now, &err);
+				json_decref(now);
 			}
 			husk_engine_run_free(&r);
 			break;

@@ -33,7 +33,7 @@ static bool needs_monitor(const char *status)
 
 /* The monitor is gone but the record says it runs: killed (SIGKILL of the monitor, which takes
  * the container with it), or a reboot. Under the lock: record the truth, release the rest. */
-static int reconcile(const struct husk_engine *e, const char *id, json_t **rec, struct husk_err *err)
+static int reconcile(const struct husk_engine *e, const char *id, json_t **rec, bool locked, struct husk_err *err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_free_ char *now = NULL, *run = NULL;
@@ -42,16 +42,20 @@ static int reconcile(const struct husk_engine *e, const char *id, json_t **rec, 
 
 	if (!needs_monitor(status_of(*rec)) || husk_monitor_alive(e, id))
 		return 0;
-	lock = husk_record_lock(e, id, err);
-	if (lock < 0)
-		return -1;
-	json_decref(*rec);
-	*rec = NULL;
-	if (husk_record_load(e, id, rec, err) < 0)
-		return -1;
-	/* again under the lock: a monitor may have started or ended it meanwhile */
-	if (!needs_monitor(status_of(*rec)) || husk_monitor_alive(e, id))
-		return 0;
+	/* (a caller that holds the lock has read *rec under it: a second lock, another open file
+	 * description, would wait for the first for ever) */
+	if (!locked) {
+		lock = husk_record_lock(e, id, err);
+		if (lock < 0)
+			return -1;
+		json_decref(*rec);
+		*rec = NULL;
+		if (husk_record_load(e, id, rec, err) < 0)
+			return -1;
+		/* again under the lock: a monitor may have started or ended it meanwhile */
+		if (!needs_monitor(status_of(*rec)) || husk_monitor_alive(e, id))
+			return 0;
+	}
 	/* whatever is left of it (a set-user-ID init keeps running without its monitor) */
 	husk_container_kill(e->root, id, SIGKILL, true, &ignored);
 	husk_engine_release(e, id, *rec, NULL, &ignored);
@@ -75,7 +79,7 @@ int husk_engine_inspect(const struct husk_engine *e, const char *id, json_t **re
 {
 	if (husk_record_load(e, id, rec, err) < 0)
 		return -1;
-	if (reconcile(e, id, rec, err) < 0) {
+	if (reconcile(e, id, rec, false, err) < 0) {
 		json_decref(*rec);
 		*rec = NULL;
 		return -1;
@@ -125,7 +129,7 @@ static int set_manual_stop(const struct husk_engine *e, const char *id, bool sto
 
 	if (lock < 0 || husk_record_load(e, id, rec, err) < 0)
 		return -1;
-	if (reconcile(e, id, rec, err) < 0)
+	if (reconcile(e, id, rec, true, err) < 0)
 		return -1;
 	json_object_set_new(*rec, "ManualStop", json_boolean(stop));
 	return husk_record_save(e, id, *rec, err);
