@@ -130,5 +130,8 @@ int husk_cmd_network(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_volume(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_logs(struct husk_globals *g, int argc, char **argv);
 int husk_cmd_cp(struct husk_globals *g, int argc, char **argv);
+/* husk nsexec (unshare's options) and husk nsenter (nsenter's) */
+int husk_cmd_nsexec(struct husk_globals *g, int argc, char **argv);
+int husk_cmd_nsenter(struct husk_globals *g, int argc, char **argv);
 
 #endif

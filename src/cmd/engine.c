@@ -21,6 +21,8 @@ static const struct husk_cmd engine_cmds[] = {
 	{"kill", husk_cmd_engine_kill, "send a signal to a container"},
 	{"logs", husk_cmd_logs, "print a container's output (-f follows it)"},
 	{"network", husk_cmd_network, "manage bridge networks: create, ls, inspect, rm, prune"},
+	{"nsenter", husk_cmd_nsenter, "run a command in a process's, a file's or a container's namespaces"},
+	{"nsexec", husk_cmd_nsexec, "run a host command in new namespaces (unshare's options)"},
 	{"pause", husk_cmd_engine_pause, "freeze a container's processes"},
 	{"port", husk_cmd_engine_port, "list a container's published ports"},
 	{"ps", husk_cmd_engine_ps, "list containers"},
