@@ -487,8 +487,9 @@ static void close_fds_except(int *keep, size_t n)
 	syscall(SYS_close_range, from, ~0u, 0);
 }
 
-/* The monitor's process: detached from the caller (a session of its own, reparented away from
- * it), a subreaper for whatever the container leaves. Returns in the caller with the connection. */
+/* The monitor's process: detached from the caller (a session of its own; reparented to init when
+ * the caller exits), a subreaper for whatever the container leaves. Returns in the caller with
+ * the connection. */
 static int fork_monitor(int *conn, int keep_fd, struct husk_err *err)
 {
 	int sv[2];

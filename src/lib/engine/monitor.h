@@ -4,7 +4,7 @@
  *   husk run / husk start            monitor (one pid throughout)              container init
  *   ─────────────────────            ─────────────────────────────             ──────────────
  *   record + snapshot written
- *   fork, setsid, fork ─────────────▶ subreaper; flock RUN/ID/monitor.lock;
+ *   fork ─────────────────────────────▶ setsid; subreaper; flock RUN/ID/monitor.lock;
  *                                     listen on RUN/ID/attach
  *                                     pipes (or the pty) as its stdio,
  *                                     create, network, start (the library) ──▶ PDEATHSIG=KILL, exec
